@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dockfw C helpers: the kernel API that only exists as static inline
+ * functions or macros (skb accessors, nf_ct_get, dev_net, RCU, ratelimit)
+ * exported as real functions for the Rust side, plus the module parameters,
+ * which the 6.12 Rust `module!` macro cannot declare. No policy lives here.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/siphash.h>
+#include <linux/ratelimit.h>
+#include <linux/rcupdate.h>
+#include <linux/smp.h>
+#include <net/net_namespace.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_tuple.h>
+
+#include "dockfw_helpers.h"
+
+/* --- module parameters: read-only after load, except the trace switch ---- */
+static bool trace;
+module_param(trace, bool, 0644);
+MODULE_PARM_DESC(trace, "Print one rate-limited dmesg line per hook for packets matching the trace filter");
+
+static ushort trace_ports[16];
+static int trace_nports;
+module_param_array(trace_ports, ushort, &trace_nports, 0444);
+MODULE_PARM_DESC(trace_ports, "Trace filter: TCP/UDP packets whose source or destination port is listed (empty: all)");
+
+static char *trace_addr;
+module_param(trace_addr, charp, 0444);
+MODULE_PARM_DESC(trace_addr, "Trace filter: only packets with this IPv4/IPv6 address as source or destination");
+
+static bool trace_icmp = true;
+module_param(trace_icmp, bool, 0444);
+MODULE_PARM_DESC(trace_icmp, "Trace filter: also trace ICMP/ICMPv6 (a port filter does not apply to them)");
+
+static int trace_burst = 200;
+module_param(trace_burst, int, 0444);
+MODULE_PARM_DESC(trace_burst, "dmesg trace: lines allowed per trace_interval_ms before suppression");
+
+static int trace_interval_ms = 1000;
+module_param(trace_interval_ms, int, 0444);
+MODULE_PARM_DESC(trace_interval_ms, "dmesg trace: rate-limit interval in milliseconds");
+
+static struct ratelimit_state dockfw_trace_rs;
+
+void dockfw_helpers_init(void)
+{
+	ratelimit_state_init(&dockfw_trace_rs,
+			     msecs_to_jiffies(max(trace_interval_ms, 1)),
+			     max(trace_burst, 1));
+}
+
+int dockfw_param_trace(void) { return READ_ONCE(trace); }
+int dockfw_param_trace_icmp(void) { return trace_icmp; }
+const char *dockfw_param_trace_addr(void) { return trace_addr; }
+
+int dockfw_param_trace_ports(u16 *ports, int max)
+{
+	int i, n = min(trace_nports, max);
+
+	for (i = 0; i < n; i++)
+		ports[i] = trace_ports[i];
+	return n;
+}
+
+int dockfw_trace_ratelimit(void)
+{
+	/* ___ratelimit prints "N callbacks suppressed" when a window closes. */
+	return __ratelimit(&dockfw_trace_rs);
+}
+
+/* --- sk_buff -------------------------------------------------------------- */
+unsigned int dockfw_skb_len(const struct sk_buff *skb) { return skb->len; }
+int dockfw_skb_network_offset(const struct sk_buff *skb) { return skb_network_offset(skb); }
+struct net_device *dockfw_skb_dev(const struct sk_buff *skb) { return skb->dev; }
+
+int dockfw_skb_copy(const struct sk_buff *skb, int offset, void *to, int len)
+{
+	/* skb_copy_bits walks paged fragments and the frag list, and fails
+	 * instead of reading past the end: never trust the linear area. */
+	if (offset < 0 || len < 0)
+		return -EFAULT;
+	return skb_copy_bits(skb, offset, to, len);
+}
+
+static siphash_key_t dockfw_skb_id_key;
+
+u32 dockfw_skb_id(const struct sk_buff *skb)
+{
+	get_random_once(&dockfw_skb_id_key, sizeof(dockfw_skb_id_key));
+	return (u32)siphash_1u64((u64)(unsigned long)skb, &dockfw_skb_id_key);
+}
+
+int dockfw_skb_ct_orig(const struct sk_buff *skb, struct dockfw_ct_tuple *out)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	enum ip_conntrack_info ctinfo;
+	const struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+	const struct nf_conntrack_tuple *o, *r;
+
+	if (!ct)
+		return 0;
+	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	r = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
+	memset(out, 0, sizeof(*out));
+	out->family = o->src.l3num;
+	out->protonum = o->dst.protonum;
+	/* Raw enum ip_conntrack_info: 0 established, 1 related, 2 new,
+	 * 3 established reply, 4 related reply. */
+	out->state = ctinfo;
+	/* A destination NAT rewrote the flow when the reply comes from another
+	 * address or port than the original destination. */
+	out->dnat = !nf_inet_addr_cmp(&o->dst.u3, &r->src.u3) ||
+		    o->dst.u.all != r->src.u.all;
+	memcpy(out->src, o->src.u3.all, sizeof(out->src));
+	memcpy(out->dst, o->dst.u3.all, sizeof(out->dst));
+	switch (o->dst.protonum) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_DCCP:
+		out->sport = o->src.u.all;
+		out->dport = o->dst.u.all;
+		break;
+	}
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+/* --- devices and namespaces ------------------------------------------------ */
+struct net *dockfw_dev_net(const struct net_device *dev) { return dev_net(dev); }
+const char *dockfw_dev_name(const struct net_device *dev) { return dev->name; }
+int dockfw_dev_ifindex(const struct net_device *dev) { return dev->ifindex; }
+unsigned int dockfw_net_inum(const struct net *net) { return net->ns.inum; }
+int dockfw_net_is_init(const struct net *net) { return net_eq(net, &init_net); }
+
+/* --- RCU -------------------------------------------------------------------- */
+void dockfw_rcu_read_lock(void) { rcu_read_lock(); }
+void dockfw_rcu_read_unlock(void) { rcu_read_unlock(); }
+void *dockfw_rcu_dereference(void *const *slot) { return rcu_dereference(*(void __rcu *const *)slot); }
+void dockfw_rcu_assign_pointer(void **slot, void *ptr) { rcu_assign_pointer(*(void __rcu **)slot, ptr); }
+void dockfw_synchronize_rcu(void) { synchronize_rcu(); }
+int dockfw_cpu_id(void) { return raw_smp_processor_id(); }
+
+/* --- hooked_netns: how many namespaces carry our hooks (read-only) ------- */
+size_t dockfw_hooked_netns(void);	/* defined in Rust */
+
+static int dockfw_hooked_netns_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%zu\n", dockfw_hooked_netns());
+}
+
+static const struct kernel_param_ops dockfw_hooked_netns_ops = {
+	.get = dockfw_hooked_netns_get,
+};
+module_param_cb(hooked_netns, &dockfw_hooked_netns_ops, NULL, 0444);
+MODULE_PARM_DESC(hooked_netns, "Number of network namespaces dockfw's hooks are registered in");

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dockfw C helpers: real functions around the kernel's static inline helpers
+ * and macros (skb accessors, dev_net, RCU primitives, rate limiting, module
+ * parameters) so that the Rust side can call them. Every symbol is prefixed
+ * dockfw_. Nothing here holds policy: the Rust safe layer wraps these calls.
+ */
+#ifndef DOCKFW_HELPERS_H
+#define DOCKFW_HELPERS_H
+
+#include <linux/types.h>
+
+struct sk_buff;
+struct net;
+struct net_device;
+
+/* Called once from module init, before any hook is registered. */
+void dockfw_helpers_init(void);
+
+/* --- sk_buff ----------------------------------------------------------- */
+unsigned int dockfw_skb_len(const struct sk_buff *skb);
+int dockfw_skb_network_offset(const struct sk_buff *skb);
+/* Copies len bytes at offset (relative to skb->data) into to; 0 or -EFAULT. */
+int dockfw_skb_copy(const struct sk_buff *skb, int offset, void *to, int len);
+struct net_device *dockfw_skb_dev(const struct sk_buff *skb);
+/* A per-boot keyed hash of the skb address: follows one skb across hooks
+ * without printing a kernel pointer. */
+u32 dockfw_skb_id(const struct sk_buff *skb);
+
+/* Conntrack original-direction tuple of the skb's entry, if any. */
+struct dockfw_ct_tuple {
+	u8 family;	/* NFPROTO_IPV4 or NFPROTO_IPV6 */
+	u8 protonum;	/* IPPROTO_* */
+	u8 state;	/* enum ip_conntrack_info of this skb */
+	u8 dnat;	/* the reply tuple shows a destination change */
+	__be32 src[4];
+	__be32 dst[4];
+	__be16 sport;
+	__be16 dport;
+};
+/* Returns 1 and fills *out when the skb carries a conntrack entry. */
+int dockfw_skb_ct_orig(const struct sk_buff *skb, struct dockfw_ct_tuple *out);
+
+/* --- devices and namespaces -------------------------------------------- */
+struct net *dockfw_dev_net(const struct net_device *dev);
+const char *dockfw_dev_name(const struct net_device *dev);
+int dockfw_dev_ifindex(const struct net_device *dev);
+unsigned int dockfw_net_inum(const struct net *net);
+int dockfw_net_is_init(const struct net *net);
+
+/* --- RCU ---------------------------------------------------------------- */
+void dockfw_rcu_read_lock(void);
+void dockfw_rcu_read_unlock(void);
+void *dockfw_rcu_dereference(void *const *slot);
+void dockfw_rcu_assign_pointer(void **slot, void *ptr);
+void dockfw_synchronize_rcu(void);
+
+/* --- rate limiting and parameters ---------------------------------------- */
+/* 1 if a dmesg trace line may be printed now (burst/interval from params). */
+int dockfw_trace_ratelimit(void);
+int dockfw_param_trace(void);
+int dockfw_param_trace_icmp(void);
+/* Fills ports (up to max), returns how many were given at load time. */
+int dockfw_param_trace_ports(u16 *ports, int max);
+/* The trace_addr parameter as a NUL-terminated string, or NULL if unset. */
+const char *dockfw_param_trace_addr(void);
+int dockfw_cpu_id(void);
+
+#endif

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The module parameters (declared in C, since the 6.12 `module!` macro has
+//! no parameter support) and the dmesg trace rate limiter.
+
+use super::bindings;
+use kernel::str::CStr;
+
+/// `trace=1`: the dmesg trace is on. Writable at run time through
+/// /sys/module/dockfw/parameters/trace, read with `READ_ONCE`.
+pub fn trace_enabled() -> bool {
+    // SAFETY: reads a module-private flag with READ_ONCE.
+    unsafe { bindings::dockfw_param_trace() != 0 }
+}
+
+/// `trace_icmp`: trace ICMP even when a port filter is set.
+pub fn trace_icmp() -> bool {
+    // SAFETY: read-only (0444) parameter, fixed before module init.
+    unsafe { bindings::dockfw_param_trace_icmp() != 0 }
+}
+
+/// `trace_ports`: fills `out`, returns the ports given at load time.
+pub fn trace_ports(out: &mut [u16; 16]) -> &[u16] {
+    // SAFETY: `out` has room for 16 entries and the helper writes at most
+    // `max` of them; the parameter is read-only after load.
+    let n = unsafe { bindings::dockfw_param_trace_ports(out.as_mut_ptr(), 16) };
+    &out[..usize::try_from(n).unwrap_or(0).min(16)]
+}
+
+/// `trace_addr`, if given.
+pub fn trace_addr() -> Option<&'static CStr> {
+    // SAFETY: the charp parameter is read-only (0444): set before init and
+    // never freed while the module is loaded.
+    let p = unsafe { bindings::dockfw_param_trace_addr() };
+    // SAFETY: a non-NULL charp parameter is a NUL-terminated string.
+    (!p.is_null()).then(|| unsafe { CStr::from_char_ptr(p.cast()) })
+}
+
+/// True if one more dmesg trace line may be printed now; the kernel's
+/// ratelimit prints "N callbacks suppressed" for the lines it withholds.
+pub fn trace_ratelimit() -> bool {
+    // SAFETY: the rate-limit state was initialised by `helpers_init`;
+    // `__ratelimit` takes its own spinlock (trylock), safe in softirq.
+    unsafe { bindings::dockfw_trace_ratelimit() != 0 }
+}

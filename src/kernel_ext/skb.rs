@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Socket buffers as a hook sees them: length, header bytes copied out with
+//! bounds checks (never by trusting the linear area), the device, a stable
+//! trace id, and the conntrack original tuple.
+
+use super::bindings;
+use super::net::NetDevice;
+use crate::model::{Addr, CtOrig, CtState};
+use crate::packet::ByteSource;
+use kernel::types::Opaque;
+
+/// A packet inside a netfilter hook.
+///
+/// # Invariants
+///
+/// A `&SkBuff` points to a live `struct sk_buff` owned by the netfilter hook
+/// traversal that passed it to us; it is only borrowed for that call, during
+/// which nobody else frees or reallocates it.
+#[repr(transparent)]
+pub struct SkBuff(Opaque<bindings::sk_buff>);
+
+impl SkBuff {
+    /// # Safety
+    ///
+    /// `ptr` must point to a live `struct sk_buff` that nobody frees for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::sk_buff) -> &'a SkBuff {
+        // SAFETY: transparent wrapper; liveness guaranteed by the caller.
+        unsafe { &*ptr.cast::<SkBuff>() }
+    }
+
+    fn as_ptr(&self) -> *const bindings::sk_buff {
+        self.0.get()
+    }
+
+    /// Bytes of packet data from `skb->data` on (linear and paged).
+    pub fn len(&self) -> u32 {
+        // SAFETY: by the type invariant the skb is alive.
+        unsafe { bindings::dockfw_skb_len(self.as_ptr()) }
+    }
+
+    /// Offset of the network header from `skb->data` (0 at the L3 hooks).
+    pub fn network_offset(&self) -> usize {
+        // SAFETY: by the type invariant the skb is alive.
+        let off = unsafe { bindings::dockfw_skb_network_offset(self.as_ptr()) };
+        usize::try_from(off).unwrap_or(0)
+    }
+
+    /// The device the skb is currently on.
+    pub fn dev(&self) -> Option<&NetDevice> {
+        // SAFETY: by the type invariant the skb is alive.
+        let dev = unsafe { bindings::dockfw_skb_dev(self.as_ptr()) };
+        // SAFETY: `skb->dev` is either NULL or a device kept alive for the
+        // whole hook traversal (RCU read side held by netfilter).
+        (!dev.is_null()).then(|| unsafe { NetDevice::from_raw(dev) })
+    }
+
+    /// A per-boot keyed hash of the skb's address: the same value at every
+    /// hook the skb crosses, and no kernel pointer in the log.
+    pub fn trace_id(&self) -> u32 {
+        // SAFETY: only the pointer value is hashed.
+        unsafe { bindings::dockfw_skb_id(self.as_ptr()) }
+    }
+
+    /// The original-direction tuple of the skb's conntrack entry, if any.
+    pub fn ct_orig(&self) -> Option<CtOrig> {
+        let mut t = bindings::dockfw_ct_tuple::default();
+        // SAFETY: the skb is alive by the type invariant, `t` is a valid
+        // out-parameter; the helper only reads the skb's conntrack entry,
+        // which holds a reference for as long as the skb points to it.
+        if unsafe { bindings::dockfw_skb_ct_orig(self.as_ptr(), &mut t) } == 0 {
+            return None;
+        }
+        let to_addr = |w: &[u32; 4]| -> Addr {
+            let mut b = [0u8; 16];
+            for (i, x) in w.iter().enumerate() {
+                // The words are big-endian in memory: keep their byte order.
+                b[4 * i..4 * i + 4].copy_from_slice(&x.to_ne_bytes());
+            }
+            if u32::from(t.family) == bindings::NFPROTO_IPV6 {
+                Addr::V6(b)
+            } else {
+                Addr::V4([b[0], b[1], b[2], b[3]])
+            }
+        };
+        // enum ip_conntrack_info: 0 established, 1 related, 2 new,
+        // 3 established reply, 4 related reply.
+        let (state, reply) = match t.state {
+            0 => (CtState::Established, false),
+            1 => (CtState::Related, false),
+            2 => (CtState::New, false),
+            3 => (CtState::Established, true),
+            4 => (CtState::Related, true),
+            _ => (CtState::Untracked, false),
+        };
+        Some(CtOrig {
+            state,
+            reply,
+            dnat: t.dnat != 0,
+            proto: t.protonum,
+            src: to_addr(&t.src),
+            dst: to_addr(&t.dst),
+            sport: u16::from_be(t.sport),
+            dport: u16::from_be(t.dport),
+        })
+    }
+}
+
+impl ByteSource for SkBuff {
+    fn load(&self, offset: usize, buf: &mut [u8]) -> bool {
+        let (Ok(off), Ok(len)) = (i32::try_from(offset), i32::try_from(buf.len())) else {
+            return false;
+        };
+        // SAFETY: the skb is alive by the type invariant; `buf` is valid for
+        // `len` bytes of writes; `skb_copy_bits` fails with -EFAULT instead of
+        // reading beyond the packet's data.
+        unsafe { bindings::dockfw_skb_copy(self.as_ptr(), off, buf.as_mut_ptr().cast(), len) == 0 }
+    }
+}

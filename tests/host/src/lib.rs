@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Host build of the module's pure files: the very same sources that go into
+//! dockfw.ko, mounted at the crate root under the same module names so their
+//! `crate::` paths resolve identically.
+
+#![no_std]
+extern crate std;
+
+#[path = "../../../src/model.rs"]
+pub mod model;
+#[path = "../../../src/packet.rs"]
+pub mod packet;
+#[path = "../../../src/trace_filter.rs"]
+pub mod trace_filter;
+
+#[cfg(test)]
+mod tests;
