@@ -34,9 +34,11 @@ module! {
 
 /// Module-wide state, reached by the hooks through `STATE`.
 pub struct State {
+    /// Which packets the dmesg trace prints (from the module parameters).
     pub trace_filter: trace_filter::TraceFilter,
 }
 
+/// The published module state; `None` to readers before init and after exit.
 pub static STATE: Global<State> = Global::new();
 
 /// Number of namespaces the hooks are registered in, for the C parameter

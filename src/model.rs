@@ -141,7 +141,7 @@ impl fmt::Display for Addr {
 
 /// Parses a dotted IPv4 or an RFC 4291 textual IPv6 address.
 pub fn parse_addr(s: &str) -> Option<Addr> {
-    if s.contains(':') {
+    if s.bytes().any(|b| b == b':') {
         parse_v6(s).map(Addr::V6)
     } else {
         parse_v4(s).map(Addr::V4)
@@ -169,11 +169,14 @@ fn parse_v6(s: &str) -> Option<[u8; 16]> {
     let mut head = [0u16; 8];
     let mut tail = [0u16; 8];
     let (mut nh, mut nt) = (0usize, 0usize);
-    let (left, right, compressed) = match s.find("::") {
+    // Byte search rather than `str::find`: its substring searcher trips
+    // objtool's control-flow checks in kernel builds.
+    let dc = |t: &str| t.as_bytes().windows(2).position(|w| w == b"::");
+    let (left, right, compressed) = match dc(s) {
         Some(i) => (&s[..i], &s[i + 2..], true),
         None => (s, "", false),
     };
-    if right.contains("::") {
+    if dc(right).is_some() {
         return None;
     }
     let parse_groups = |part: &str, out: &mut [u16; 8], n: &mut usize| -> Option<()> {

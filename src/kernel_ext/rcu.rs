@@ -13,6 +13,7 @@ use core::marker::PhantomData;
 use kernel::alloc::KBox;
 use kernel::error::Result;
 use kernel::sync::{lock::mutex::MutexBackend, lock::Lock};
+use kernel::prelude::*;
 use kernel::types::Opaque;
 
 /// An RCU pointer to a `KBox<T>`, or nothing.
@@ -22,7 +23,7 @@ use kernel::types::Opaque;
 /// `slot` is NULL or holds a pointer obtained from `KBox::into_raw` that is
 /// owned by the cell; it is only written under `writer`, and a replaced
 /// value is freed only after a grace period.
-#[kernel::pin_data(PinnedDrop)]
+#[pin_data(PinnedDrop)]
 pub struct RcuBox<T: Send + Sync> {
     slot: Opaque<*mut c_void>,
     #[pin]
@@ -87,7 +88,7 @@ impl<T: Send + Sync> RcuBox<T> {
     }
 }
 
-#[kernel::pinned_drop]
+#[pinned_drop]
 impl<T: Send + Sync> PinnedDrop for RcuBox<T> {
     fn drop(self: core::pin::Pin<&mut Self>) {
         // SAFETY: we have exclusive access; the owner drops the cell only

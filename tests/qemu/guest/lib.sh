@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers of the guest scenarios: a Docker-like topology built by hand
+# (bridge docker0 172.17.0.1/16, containers as namespaces on veth pairs, an
+# external host on a second link, Docker's nat and filter rules for
+# `-p 8081:8080`), and FACT lines the host-side checks read.
+# Busybox sh runs its own applets first: iproute2 and iptables are called by
+# full path.
+IP=/sbin/ip
+IPT=/sbin/iptables
+KO=/lib/modules/dockfw.ko
+
+fact() { echo "FACT $*"; }
+mark() { echo "DFW-MARK $*" > /dev/kmsg; }
+netns_inum() { $IP netns exec "$1" readlink /proc/self/ns/net | tr -cd 0-9; }
+in_ns() { ns=$1; shift; $IP netns exec "$ns" "$@"; }
+
+# add_container NAME IP: a namespace whose eth0 is a veth on docker0.
+add_container() {
+	$IP netns add "$1"
+	$IP link add "veth-$1" type veth peer name eth0 netns "$1"
+	$IP link set "veth-$1" master docker0 up
+	$IP -n "$1" addr add "$2/16" dev eth0
+	$IP -n "$1" link set eth0 up
+	$IP -n "$1" link set lo up
+	$IP -n "$1" route add default via 172.17.0.1
+	fact netns "$1" "$(netns_inum "$1")"
+}
+
+# add_external NAME HOSTIP EXTIP: an "external host" on its own link.
+add_external() {
+	$IP netns add "$1"
+	$IP link add "veth-$1" type veth peer name eth0 netns "$1"
+	$IP addr add "$2/24" dev "veth-$1"
+	$IP link set "veth-$1" up
+	$IP -n "$1" addr add "$3/24" dev eth0
+	$IP -n "$1" link set eth0 up
+	$IP -n "$1" link set lo up
+	$IP -n "$1" route add default via "$2"
+	fact netns "$1" "$(netns_inum "$1")"
+}
+
+# The rules dockerd 20.10 installs for `docker run -p HPORT:CPORT` on CIP.
+docker_rules() {
+	hport=$1 cip=$2 cport=$3
+	$IPT -t nat -N DOCKER
+	$IPT -t nat -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+	$IPT -t nat -A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER
+	$IPT -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+	$IPT -t nat -A POSTROUTING -s "$cip/32" -d "$cip/32" -p tcp --dport "$cport" -j MASQUERADE
+	$IPT -t nat -A DOCKER -i docker0 -j RETURN
+	$IPT -t nat -A DOCKER ! -i docker0 -p tcp --dport "$hport" -j DNAT --to-destination "$cip:$cport"
+	$IPT -N DOCKER
+	$IPT -N DOCKER-USER
+	$IPT -N DOCKER-ISOLATION-STAGE-1
+	$IPT -N DOCKER-ISOLATION-STAGE-2
+	$IPT -P FORWARD DROP
+	$IPT -A FORWARD -j DOCKER-USER
+	$IPT -A FORWARD -j DOCKER-ISOLATION-STAGE-1
+	$IPT -A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+	$IPT -A FORWARD -o docker0 -j DOCKER
+	$IPT -A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+	$IPT -A FORWARD -i docker0 -o docker0 -j ACCEPT
+	$IPT -A DOCKER -d "$cip/32" ! -i docker0 -o docker0 -p tcp --dport "$cport" -j ACCEPT
+	$IPT -A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+	$IPT -A DOCKER-ISOLATION-STAGE-1 -j RETURN
+	$IPT -A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+	$IPT -A DOCKER-ISOLATION-STAGE-2 -j RETURN
+	$IPT -A DOCKER-USER -j RETURN
+}
+
+# topo_docker BRNF: docker0, containers c1 (serves :8080) and c2, external
+# host ext (10.0.0.2 via 10.0.0.1), `-p 8081:8080` to c1;
+# net.bridge.bridge-nf-call-iptables set to BRNF.
+topo_docker() {
+	fact netns init "$(readlink /proc/self/ns/net | tr -cd 0-9)"
+	echo 1 > /proc/sys/net/ipv4/ip_forward
+	echo "$1" > /proc/sys/net/bridge/bridge-nf-call-iptables
+	$IP link add docker0 type bridge
+	$IP addr add 172.17.0.1/16 dev docker0
+	$IP link set docker0 up
+	add_container c1 172.17.0.2
+	add_container c2 172.17.0.3
+	add_external ext 10.0.0.1 10.0.0.2
+	docker_rules 8081 172.17.0.2 8080
+	serve c1 8080 c1
+	serve c2 8080 c2
+	# Warm ARP and the bridge's FDB so the traced packets are unicast (a
+	# flooded frame is cloned, and a clone is another skb).
+	in_ns c1 ping -c1 -W2 172.17.0.1 >/dev/null
+	in_ns c2 ping -c1 -W2 172.17.0.1 >/dev/null
+	in_ns ext ping -c1 -W2 10.0.0.1 >/dev/null
+	in_ns c1 ping -c1 -W2 172.17.0.3 >/dev/null
+	wait_port c1 8080
+	wait_port c2 8080
+}
+
+# serve NS PORT NAME: a TCP server in NS answering "hello from NAME". The
+# process itself is backgrounded (not a subshell) so stop_server can kill it.
+serve() {
+	$IP netns exec "$1" dfwprobe serve "$2" "$3" &
+	echo $! > "/tmp/server.$1.$2"
+}
+stop_server() {
+	pid=$(cat "/tmp/server.$1.$2")
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
+# wait_port NS PORT: until a listener shows up (servers start in background).
+wait_port() {
+	i=0
+	while ! in_ns "$1" cat /proc/net/tcp6 /proc/net/tcp 2>/dev/null | grep -qi ":$(printf %04X "$2") .* 0A "; do
+		i=$((i + 1)); [ $i -lt 100 ] || { echo "no listener on $1:$2"; return 1; }
+		sleep 0.05
+	done
+}
+
+# probe NAME NS CMD...: runs dfwprobe in NS and records its OUTCOME.
+probe() {
+	name=$1 ns=$2; shift 2
+	out=$(in_ns "$ns" dfwprobe "$@" || true)
+	fact outcome "$name" "$out"
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""dockfw QEMU scenario suite.
+
+Builds an initramfs (busybox, the host's iproute2 and iptables-nft with their
+libraries, dockfw.ko, dockfwctl, dfwprobe, the scenario scripts), boots the
+test kernel once per scenario under TCG (KVM only if a boot probe works),
+and checks each scenario's outcome on the host: what crossed the network
+(the probes' OUTCOME lines) and what the kernel logged (the trace lines).
+Any WARN/BUG/Oops/KASAN/UBSAN/lockdep text in a guest's log fails that
+scenario. Prints `N passed, N failed` last and exits non-zero on failure.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+
+BUILD = os.path.join(TOP, "build")
+ROOT = os.path.join(BUILD, "initramfs")
+IMAGE = os.path.join(BUILD, "initramfs.cpio.gz")
+LOGS = os.path.join(BUILD, "qemu-logs")
+
+HOST_BINARIES = {
+    # guest path: host path
+    "/sbin/ip": "/usr/bin/ip" if os.path.exists("/usr/bin/ip") else "/sbin/ip",
+    "/sbin/xtables-nft-multi": "/usr/sbin/xtables-nft-multi",
+    "/sbin/nft": "/usr/sbin/nft",
+    "/bin/dockfwctl": os.path.join(TOP, "target/release/dockfwctl"),
+    "/bin/dfwprobe": os.path.join(TOP, "target/release/dfwprobe"),
+}
+XTABLES_LINKS = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save"]
+SPLAT = re.compile(
+    r"WARNING:|BUG:|Oops|KASAN|UBSAN|Kernel panic|general protection fault|"
+    r"possible circular locking|lockdep|kmemleak: .*suspected|RCU stall|rcu_sched self-detected|"
+    r"Call Trace:|sleeping function called from invalid context"
+)
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def libs_of(path):
+    out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+    libs = []
+    for line in out.splitlines():
+        m = re.search(r"(/\S+) \(0x", line)
+        if m:
+            libs.append(m.group(1))
+    return libs
+
+
+def copy_with_libs(src, dst_rel):
+    dst = os.path.join(ROOT, dst_rel.lstrip("/"))
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copy2(src, dst)
+    for lib in libs_of(src):
+        real = os.path.realpath(lib)
+        for p in {lib, real}:
+            d = os.path.join(ROOT, p.lstrip("/"))
+            if not os.path.exists(d):
+                os.makedirs(os.path.dirname(d), exist_ok=True)
+                shutil.copy2(real, d)
+
+
+def build_initramfs():
+    if os.path.exists(ROOT):
+        shutil.rmtree(ROOT)
+    for d in ["bin", "sbin", "usr/bin", "usr/sbin", "lib/modules", "proc", "sys", "dev", "etc",
+              "scenarios", "tmp", "run", "var/run", "lib64"]:
+        os.makedirs(os.path.join(ROOT, d), exist_ok=True)
+    bb = "/bin/busybox"
+    shutil.copy2(bb, os.path.join(ROOT, "bin/busybox"))
+    ours = {os.path.basename(k) for k in HOST_BINARIES} | set(XTABLES_LINKS)
+    applets = subprocess.run([bb, "--list-full"], capture_output=True, text=True).stdout.split()
+    for a in applets:
+        name = os.path.basename(a)
+        if name in ours or name == "busybox":
+            continue
+        link = os.path.join(ROOT, a)
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        if not os.path.lexists(link):
+            os.symlink("/bin/busybox", link)
+    for guest, host in HOST_BINARIES.items():
+        if not os.path.exists(host):
+            sys.exit(f"run.py: {host} is missing (run `make all`, or scripts/setup.sh)")
+        copy_with_libs(host, guest)
+    for name in XTABLES_LINKS:
+        os.symlink("xtables-nft-multi", os.path.join(ROOT, "sbin", name))
+    # iptables-nft loads its matches and targets as shared objects.
+    xt = "/usr/lib/x86_64-linux-gnu/xtables"
+    shutil.copytree(xt, os.path.join(ROOT, xt.lstrip("/")), dirs_exist_ok=True)
+    for so in os.listdir(xt):
+        for lib in libs_of(os.path.join(xt, so)):
+            d = os.path.join(ROOT, lib.lstrip("/"))
+            if not os.path.exists(d):
+                os.makedirs(os.path.dirname(d), exist_ok=True)
+                shutil.copy2(os.path.realpath(lib), d)
+    with open(os.path.join(ROOT, "etc/passwd"), "w") as f:
+        f.write("root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")
+    with open(os.path.join(ROOT, "etc/group"), "w") as f:
+        f.write("root:x:0:\nnogroup:x:65534:\n")
+    open(os.path.join(ROOT, "etc/protocols"), "w").write(
+        "ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\nipv6-icmp 58 IPv6-ICMP\n")
+    shutil.copy2(os.path.join(TOP, "dockfw.ko"), os.path.join(ROOT, "lib/modules/dockfw.ko"))
+    shutil.copy2(os.path.join(TOP, "tests/qemu/guest/init"), os.path.join(ROOT, "init"))
+    os.chmod(os.path.join(ROOT, "init"), 0o755)
+    shutil.copy2(os.path.join(TOP, "tests/qemu/guest/lib.sh"), os.path.join(ROOT, "scenarios/lib.sh"))
+    sdir = os.path.join(TOP, "tests/qemu/scenarios")
+    for s in os.listdir(sdir):
+        shutil.copy2(os.path.join(sdir, s), os.path.join(ROOT, "scenarios", s))
+    cpio = subprocess.Popen("find . -print0 | cpio --null -o -H newc --quiet | gzip -1",
+                            shell=True, cwd=ROOT, stdout=open(IMAGE, "wb"))
+    if cpio.wait() != 0:
+        sys.exit("run.py: building the initramfs failed")
+
+
+def qemu_cmd(kernel, scenario, accel):
+    return ["qemu-system-x86_64", "-accel", accel, "-cpu", "max" if accel == "tcg" else "host",
+            "-m", "1024", "-smp", "2", "-nographic", "-no-reboot", "-net", "none",
+            "-kernel", kernel, "-initrd", IMAGE,
+            "-append", f"console=ttyS0 loglevel=4 panic=-1 oops=panic printk.devkmsg=on dfwtest={scenario}"]
+
+
+def boot(kernel, scenario, accel, timeout):
+    start = time.time()
+    try:
+        p = subprocess.run(qemu_cmd(kernel, scenario, accel), capture_output=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        out = p.stdout.decode(errors="replace")
+        timed_out = False
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        timed_out = True
+    return out, timed_out, time.time() - start
+
+
+def pick_accel(kernel):
+    """KVM only if a real boot works within a short time; TCG otherwise."""
+    if os.environ.get("DOCKFW_ACCEL"):
+        return os.environ["DOCKFW_ACCEL"]
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "tcg"
+    out, timed_out, _ = boot(kernel, "probe", "kvm", 20)
+    return "kvm" if (not timed_out and "==DFW-SCENARIO-EXIT==" in out) else "tcg"
+
+
+def run(kernel, names, demo=False):
+    build_initramfs()
+    os.makedirs(LOGS, exist_ok=True)
+    accel = pick_accel(kernel)
+    print(f"qemu: accelerator {accel}", flush=True)
+    passed = failed = 0
+    for name in names:
+        out, timed_out, secs = boot(kernel, name, accel, 120)
+        with open(os.path.join(LOGS, f"{name}.log"), "w") as f:
+            f.write(out)
+        errors = []
+        if timed_out:
+            errors.append("guest timed out")
+        g = checks.GuestLog(out)
+        if g.exit_code is None:
+            errors.append("scenario did not finish (crash or hang?)")
+        elif g.exit_code != 0:
+            errors.append(f"guest script exited {g.exit_code}:\n" + g.script_tail())
+        splats = [l for l in out.splitlines() if SPLAT.search(l)]
+        if splats:
+            errors.append("kernel splat in guest log:\n    " + "\n    ".join(splats[:10]))
+        if g.exit_code == 0:
+            try:
+                checks.CHECKS[name](g)
+            except checks.CheckFailed as e:
+                errors.append(str(e))
+        if demo:
+            checks.show_demo(g)
+        status = "PASS" if not errors else "FAIL"
+        print(f"{status} {name} ({secs:.1f}s, log build/qemu-logs/{name}.log)", flush=True)
+        for e in errors:
+            print("    " + e.replace("\n", "\n    "))
+        passed += not errors
+        failed += bool(errors)
+    print(f"qemu: {passed} passed, {failed} failed")
+    return passed, failed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kernel", default=os.path.join(BUILD, "linux/arch/x86/boot/bzImage"))
+    ap.add_argument("--demo", action="store_true", help="run the DNAT experiment and show its trace")
+    ap.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    a = ap.parse_args()
+    names = a.scenarios or (["trace_dnat"] if a.demo else list(checks.CHECKS))
+    unknown = [n for n in names if n not in checks.CHECKS]
+    if unknown:
+        sys.exit(f"run.py: unknown scenario(s) {unknown}; known: {list(checks.CHECKS)}")
+    passed, failed = run(a.kernel, names, a.demo)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed or not passed else 0)
+
+
+if __name__ == "__main__":
+    main()
