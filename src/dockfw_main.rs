@@ -16,9 +16,15 @@ use kernel::prelude::*;
 
 mod hooks;
 mod kernel_ext;
-mod model;
-mod packet;
 mod trace;
+
+// The pure modules are also the public API of the host test crate, which
+// compiles the very same files; in the module their `pub` stays crate-local.
+#[allow(unreachable_pub, dead_code)]
+mod model;
+#[allow(unreachable_pub, dead_code)]
+mod packet;
+#[allow(unreachable_pub, dead_code)]
 mod trace_filter;
 
 use kernel_ext::global::{Global, Published};
@@ -33,13 +39,13 @@ module! {
 }
 
 /// Module-wide state, reached by the hooks through `STATE`.
-pub struct State {
+pub(crate) struct State {
     /// Which packets the dmesg trace prints (from the module parameters).
-    pub trace_filter: trace_filter::TraceFilter,
+    pub(crate) trace_filter: trace_filter::TraceFilter,
 }
 
 /// The published module state; `None` to readers before init and after exit.
-pub static STATE: Global<State> = Global::new();
+pub(crate) static STATE: Global<State> = Global::new();
 
 /// Number of namespaces the hooks are registered in, for the C parameter
 /// `hooked_netns` (read-only in /sys/module/dockfw/parameters).

@@ -13,14 +13,14 @@ use crate::packet;
 use crate::State;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-pub struct DockfwHooks;
+pub(crate) struct DockfwHooks;
 
 const fn spec(family: Family, hook: Hook) -> HookSpec {
     HookSpec { family, hook, priority: PRIORITY_FIRST }
 }
 
 /// Namespaces the hooks are currently registered in (init_net included).
-pub static HOOKED_NETNS: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static HOOKED_NETNS: AtomicUsize = AtomicUsize::new(0);
 
 impl PacketHook for DockfwHooks {
     const HOOKS: &'static [HookSpec] = &[

@@ -22,7 +22,7 @@ use core::fmt;
 use kernel::prelude::*;
 
 /// Reads the trace filter from the module parameters.
-pub fn filter_from_params() -> Result<TraceFilter> {
+pub(crate) fn filter_from_params() -> Result<TraceFilter> {
     let mut buf = [0u16; 16];
     let ports = params::trace_ports(&mut buf);
     let addr = match params::trace_addr() {
@@ -57,7 +57,7 @@ impl fmt::Display for DevAt<'_> {
 /// Prints the trace line for this hook if trace is on, the packet matches
 /// the filter and the rate limit allows it. `decision` is appended (the
 /// verdict and rule, once filtering has run).
-pub fn log(
+pub(crate) fn log(
     filter: &TraceFilter,
     skb: &SkBuff,
     state: &HookState,

@@ -15,7 +15,7 @@ use kernel::error::{code::EBUSY, Result};
 /// # Invariants
 ///
 /// `slot` is NULL or points to the `T` of the one live `Published<T>` guard.
-pub struct Global<T: Sync + 'static> {
+pub(crate) struct Global<T: Sync + 'static> {
     slot: UnsafeCell<*mut c_void>,
     _t: core::marker::PhantomData<T>,
 }
@@ -25,12 +25,12 @@ pub struct Global<T: Sync + 'static> {
 unsafe impl<T: Sync + 'static> Sync for Global<T> {}
 
 impl<T: Sync + 'static> Global<T> {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self { slot: UnsafeCell::new(core::ptr::null_mut()), _t: core::marker::PhantomData }
     }
 
     /// Makes `value` visible to readers until the returned guard drops.
-    pub fn publish(&'static self, value: Pin<KBox<T>>) -> Result<Published<T>> {
+    pub(crate) fn publish(&'static self, value: Pin<KBox<T>>) -> Result<Published<T>> {
         // SAFETY: init and exit are serialised by the module loader, so no
         // concurrent writer exists; readers only load the slot.
         if !unsafe { *self.slot.get() }.is_null() {
@@ -46,7 +46,7 @@ impl<T: Sync + 'static> Global<T> {
 
     /// Runs `f` on the value inside an RCU read-side section; `None` before
     /// publication or after teardown. `f` must not sleep.
-    pub fn read<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         // SAFETY: RCU read-side sections may be taken in any context.
         unsafe { bindings::dockfw_rcu_read_lock() };
         // SAFETY: `slot` is a valid pointer-sized location.
@@ -63,7 +63,7 @@ impl<T: Sync + 'static> Global<T> {
     /// valid while the caller holds something that keeps the module (and so
     /// the `Published` guard) alive, which every caller inside the module
     /// does by construction: callbacks are unregistered before the guard drops.
-    pub fn with_sleepable<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+    pub(crate) fn with_sleepable<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         // SAFETY: the slot is only cleared by `Published::drop`, which runs
         // after every callback that could call this has been unregistered.
         let p = unsafe { *self.slot.get() }.cast::<T>();
@@ -73,7 +73,7 @@ impl<T: Sync + 'static> Global<T> {
 }
 
 /// Ownership of the published value; dropping it unpublishes and frees it.
-pub struct Published<T: Sync + 'static> {
+pub(crate) struct Published<T: Sync + 'static> {
     global: &'static Global<T>,
 }
 

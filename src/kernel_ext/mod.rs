@@ -10,16 +10,16 @@
 //! it.
 
 mod bindings;
-pub mod global;
-pub mod net;
-pub mod netfilter;
-pub mod params;
-pub mod rcu;
-pub mod skb;
+pub(crate) mod global;
+pub(crate) mod net;
+pub(crate) mod netfilter;
+pub(crate) mod params;
+pub(crate) mod rcu;
+pub(crate) mod skb;
 
 /// One-time initialisation of the C helpers (rate-limit state from the
 /// module parameters). Must run before any hook is registered.
-pub fn helpers_init() {
+pub(crate) fn helpers_init() {
     // SAFETY: `dockfw_helpers_init` only initialises helper-private state and
     // is called once, from module init, before anything can use that state.
     unsafe { bindings::dockfw_helpers_init() }

@@ -14,7 +14,7 @@ use kernel::types::Opaque;
 /// pointers that the kernel passes to a hook or a pernet callback, and it is
 /// not allowed to outlive that call.
 #[repr(transparent)]
-pub struct Net(Opaque<bindings::net>);
+pub(crate) struct Net(Opaque<bindings::net>);
 
 impl Net {
     /// # Safety
@@ -32,14 +32,14 @@ impl Net {
 
     /// The namespace's inode number (`ns.inum`), as `ls -l /proc/PID/ns/net`
     /// shows it. init_net is 4026531840 (`PROC_NET_INIT_INO`).
-    pub fn inum(&self) -> u32 {
+    pub(crate) fn inum(&self) -> u32 {
         // SAFETY: by the type invariant the namespace is alive; `ns.inum` is
         // set before the namespace is published and never changes after.
         unsafe { bindings::dockfw_net_inum(self.as_ptr()) }
     }
 
     /// Whether this is the initial (host) network namespace.
-    pub fn is_init(&self) -> bool {
+    pub(crate) fn is_init(&self) -> bool {
         // SAFETY: by the type invariant the namespace is alive.
         unsafe { bindings::dockfw_net_is_init(self.as_ptr()) != 0 }
     }
@@ -53,7 +53,7 @@ impl Net {
 /// state or an skb for the duration of the hook call (netfilter holds the
 /// RCU read lock, and the device cannot be freed before a grace period).
 #[repr(transparent)]
-pub struct NetDevice(Opaque<bindings::net_device>);
+pub(crate) struct NetDevice(Opaque<bindings::net_device>);
 
 impl NetDevice {
     /// # Safety
@@ -70,7 +70,7 @@ impl NetDevice {
 
     /// The device name, copied (a rename under RTNL may race with a hook, so
     /// the bytes are copied once and always NUL-terminated).
-    pub fn name(&self) -> IfName {
+    pub(crate) fn name(&self) -> IfName {
         let mut n = IfName::default();
         // SAFETY: by the type invariant the device is alive; `dev->name` is an
         // `IFNAMSIZ` array inside it, so reading 16 bytes stays in bounds.
@@ -86,13 +86,13 @@ impl NetDevice {
         n
     }
 
-    pub fn ifindex(&self) -> i32 {
+    pub(crate) fn ifindex(&self) -> i32 {
         // SAFETY: by the type invariant the device is alive.
         unsafe { bindings::dockfw_dev_ifindex(self.as_ptr()) }
     }
 
     /// The namespace the device lives in.
-    pub fn net(&self) -> &Net {
+    pub(crate) fn net(&self) -> &Net {
         // SAFETY: a device holds a reference on its namespace for as long as
         // it lives, so the namespace outlives this borrow of the device.
         unsafe { Net::from_raw(bindings::dockfw_dev_net(self.as_ptr())) }

@@ -24,17 +24,17 @@ use kernel::error::{to_result, Result};
 use kernel::types::Opaque;
 
 /// Hook priority of `NF_IP_PRI_FIRST`: before conntrack, NAT and every table.
-pub const PRIORITY_FIRST: i32 = bindings::nf_ip_hook_priorities_NF_IP_PRI_FIRST;
+pub(crate) const PRIORITY_FIRST: i32 = bindings::nf_ip_hook_priorities_NF_IP_PRI_FIRST;
 
 /// Largest number of hooks one `PacketHook` may ask for (5 per family).
-pub const MAX_HOOKS: usize = 10;
+pub(crate) const MAX_HOOKS: usize = 10;
 
 /// One hook to register: family, hook point, priority.
 #[derive(Clone, Copy)]
-pub struct HookSpec {
-    pub family: Family,
-    pub hook: Hook,
-    pub priority: i32,
+pub(crate) struct HookSpec {
+    pub(crate) family: Family,
+    pub(crate) hook: Hook,
+    pub(crate) priority: i32,
 }
 
 const fn family_raw(f: Family) -> u8 {
@@ -60,7 +60,7 @@ const _: () = {
 ///
 /// Points to the live `struct nf_hook_state` of the current hook call.
 #[repr(transparent)]
-pub struct HookState(Opaque<bindings::nf_hook_state>);
+pub(crate) struct HookState(Opaque<bindings::nf_hook_state>);
 
 impl HookState {
     /// # Safety
@@ -78,11 +78,11 @@ impl HookState {
     }
 
     /// The hook point being traversed.
-    pub fn hook(&self) -> Option<Hook> {
+    pub(crate) fn hook(&self) -> Option<Hook> {
         Hook::from_index(u32::from(self.raw().hook))
     }
 
-    pub fn family(&self) -> Option<Family> {
+    pub(crate) fn family(&self) -> Option<Family> {
         match u32::from(self.raw().pf) {
             bindings::NFPROTO_IPV4 => Some(Family::Ipv4),
             bindings::NFPROTO_IPV6 => Some(Family::Ipv6),
@@ -91,21 +91,21 @@ impl HookState {
     }
 
     /// The namespace whose hook list is being traversed.
-    pub fn net(&self) -> &Net {
+    pub(crate) fn net(&self) -> &Net {
         // SAFETY: `state->net` is the namespace the hook runs in, alive for
         // the whole traversal.
         unsafe { Net::from_raw(self.raw().net) }
     }
 
     /// Input device (PRE_ROUTING, LOCAL_IN, FORWARD).
-    pub fn in_dev(&self) -> Option<&NetDevice> {
+    pub(crate) fn in_dev(&self) -> Option<&NetDevice> {
         let p = self.raw().in_;
         // SAFETY: non-NULL devices in the hook state are held for the call.
         (!p.is_null()).then(|| unsafe { NetDevice::from_raw(p) })
     }
 
     /// Output device (FORWARD, LOCAL_OUT, POST_ROUTING).
-    pub fn out_dev(&self) -> Option<&NetDevice> {
+    pub(crate) fn out_dev(&self) -> Option<&NetDevice> {
         let p = self.raw().out;
         // SAFETY: as for `in_dev`.
         (!p.is_null()).then(|| unsafe { NetDevice::from_raw(p) })
@@ -116,7 +116,7 @@ impl HookState {
 ///
 /// `hook` runs in softirq context (or with BH disabled in process context
 /// for LOCAL_OUT), under the RCU read lock: it must not sleep.
-pub trait PacketHook: 'static {
+pub(crate) trait PacketHook: 'static {
     const HOOKS: &'static [HookSpec];
 
     fn hook(skb: &SkBuff, state: &HookState) -> Verdict;
@@ -203,13 +203,13 @@ impl<T: PacketHook> Adapter<T> {
 ///
 /// `ops` is registered with `register_pernet_subsys` for the whole life of
 /// the value, and is pinned so the pernet core's list linkage stays valid.
-pub struct PernetHooks<T: PacketHook> {
+pub(crate) struct PernetHooks<T: PacketHook> {
     ops: core::pin::Pin<KBox<Opaque<bindings::pernet_operations>>>,
     _t: PhantomData<T>,
 }
 
 impl<T: PacketHook> PernetHooks<T> {
-    pub fn register() -> Result<Self> {
+    pub(crate) fn register() -> Result<Self> {
         let raw = bindings::pernet_operations {
             init: Some(Adapter::<T>::net_init),
             pre_exit: Some(Adapter::<T>::net_pre_exit),

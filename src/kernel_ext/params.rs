@@ -7,19 +7,19 @@ use kernel::str::CStr;
 
 /// `trace=1`: the dmesg trace is on. Writable at run time through
 /// /sys/module/dockfw/parameters/trace, read with `READ_ONCE`.
-pub fn trace_enabled() -> bool {
+pub(crate) fn trace_enabled() -> bool {
     // SAFETY: reads a module-private flag with READ_ONCE.
     unsafe { bindings::dockfw_param_trace() != 0 }
 }
 
 /// `trace_icmp`: trace ICMP even when a port filter is set.
-pub fn trace_icmp() -> bool {
+pub(crate) fn trace_icmp() -> bool {
     // SAFETY: read-only (0444) parameter, fixed before module init.
     unsafe { bindings::dockfw_param_trace_icmp() != 0 }
 }
 
 /// `trace_ports`: fills `out`, returns the ports given at load time.
-pub fn trace_ports(out: &mut [u16; 16]) -> &[u16] {
+pub(crate) fn trace_ports(out: &mut [u16; 16]) -> &[u16] {
     // SAFETY: `out` has room for 16 entries and the helper writes at most
     // `max` of them; the parameter is read-only after load.
     let n = unsafe { bindings::dockfw_param_trace_ports(out.as_mut_ptr(), 16) };
@@ -27,7 +27,7 @@ pub fn trace_ports(out: &mut [u16; 16]) -> &[u16] {
 }
 
 /// `trace_addr`, if given.
-pub fn trace_addr() -> Option<&'static CStr> {
+pub(crate) fn trace_addr() -> Option<&'static CStr> {
     // SAFETY: the charp parameter is read-only (0444): set before init and
     // never freed while the module is loaded.
     let p = unsafe { bindings::dockfw_param_trace_addr() };
@@ -37,7 +37,7 @@ pub fn trace_addr() -> Option<&'static CStr> {
 
 /// True if one more dmesg trace line may be printed now; the kernel's
 /// ratelimit prints "N callbacks suppressed" for the lines it withholds.
-pub fn trace_ratelimit() -> bool {
+pub(crate) fn trace_ratelimit() -> bool {
     // SAFETY: the rate-limit state was initialised by `helpers_init`;
     // `__ratelimit` takes its own spinlock (trylock), safe in softirq.
     unsafe { bindings::dockfw_trace_ratelimit() != 0 }

@@ -24,7 +24,7 @@ use kernel::types::Opaque;
 /// owned by the cell; it is only written under `writer`, and a replaced
 /// value is freed only after a grace period.
 #[pin_data(PinnedDrop)]
-pub struct RcuBox<T: Send + Sync> {
+pub(crate) struct RcuBox<T: Send + Sync> {
     slot: Opaque<*mut c_void>,
     #[pin]
     writer: Lock<(), MutexBackend>,
@@ -38,7 +38,7 @@ unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
 unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
 
 impl<T: Send + Sync> RcuBox<T> {
-    pub fn new(initial: Option<KBox<T>>) -> impl kernel::init::PinInit<Self> {
+    pub(crate) fn new(initial: Option<KBox<T>>) -> impl kernel::init::PinInit<Self> {
         let p = initial.map_or(core::ptr::null_mut(), |b| KBox::into_raw(b).cast::<c_void>());
         kernel::pin_init!(Self {
             slot: Opaque::new(p),
@@ -49,7 +49,7 @@ impl<T: Send + Sync> RcuBox<T> {
 
     /// Runs `f` on the current value inside an RCU read-side section.
     /// `f` must not sleep (it runs with the RCU read lock held).
-    pub fn read<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
+    pub(crate) fn read<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         // SAFETY: RCU read-side sections nest and may be taken in any context.
         unsafe { bindings::dockfw_rcu_read_lock() };
         // SAFETY: `slot` is a valid pointer-sized location; rcu_dereference
@@ -66,7 +66,7 @@ impl<T: Send + Sync> RcuBox<T> {
     /// Replaces the value with the one `f` builds from the current one.
     /// Writers are serialised; when `f` fails, nothing changes. Sleeps (mutex,
     /// grace period): process context only.
-    pub fn update<R>(&self, f: impl FnOnce(Option<&T>) -> Result<(Option<KBox<T>>, R)>) -> Result<R> {
+    pub(crate) fn update<R>(&self, f: impl FnOnce(Option<&T>) -> Result<(Option<KBox<T>>, R)>) -> Result<R> {
         let _guard = self.writer.lock();
         // SAFETY: `slot` is only written under `writer`, which we hold, so a
         // plain read sees the latest value and it cannot be freed meanwhile.

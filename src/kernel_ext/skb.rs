@@ -17,7 +17,7 @@ use kernel::types::Opaque;
 /// traversal that passed it to us; it is only borrowed for that call, during
 /// which nobody else frees or reallocates it.
 #[repr(transparent)]
-pub struct SkBuff(Opaque<bindings::sk_buff>);
+pub(crate) struct SkBuff(Opaque<bindings::sk_buff>);
 
 impl SkBuff {
     /// # Safety
@@ -33,20 +33,20 @@ impl SkBuff {
     }
 
     /// Bytes of packet data from `skb->data` on (linear and paged).
-    pub fn len(&self) -> u32 {
+    pub(crate) fn len(&self) -> u32 {
         // SAFETY: by the type invariant the skb is alive.
         unsafe { bindings::dockfw_skb_len(self.as_ptr()) }
     }
 
     /// Offset of the network header from `skb->data` (0 at the L3 hooks).
-    pub fn network_offset(&self) -> usize {
+    pub(crate) fn network_offset(&self) -> usize {
         // SAFETY: by the type invariant the skb is alive.
         let off = unsafe { bindings::dockfw_skb_network_offset(self.as_ptr()) };
         usize::try_from(off).unwrap_or(0)
     }
 
     /// The device the skb is currently on.
-    pub fn dev(&self) -> Option<&NetDevice> {
+    pub(crate) fn dev(&self) -> Option<&NetDevice> {
         // SAFETY: by the type invariant the skb is alive.
         let dev = unsafe { bindings::dockfw_skb_dev(self.as_ptr()) };
         // SAFETY: `skb->dev` is either NULL or a device kept alive for the
@@ -56,13 +56,13 @@ impl SkBuff {
 
     /// A per-boot keyed hash of the skb's address: the same value at every
     /// hook the skb crosses, and no kernel pointer in the log.
-    pub fn trace_id(&self) -> u32 {
+    pub(crate) fn trace_id(&self) -> u32 {
         // SAFETY: only the pointer value is hashed.
         unsafe { bindings::dockfw_skb_id(self.as_ptr()) }
     }
 
     /// The original-direction tuple of the skb's conntrack entry, if any.
-    pub fn ct_orig(&self) -> Option<CtOrig> {
+    pub(crate) fn ct_orig(&self) -> Option<CtOrig> {
         let mut t = bindings::dockfw_ct_tuple::default();
         // SAFETY: the skb is alive by the type invariant, `t` is a valid
         // out-parameter; the helper only reads the skb's conntrack entry,
