@@ -14,4 +14,12 @@
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
+#include <uapi/linux/dockfw.h>
+
 #include "../src/dockfw_helpers.h"
+
+/* Kernel constants defined with macros bindgen cannot evaluate (BIT()). */
+enum dockfw_kconsts {
+	DOCKFW_K_MCAST_CAP_NET_ADMIN = GENL_MCAST_CAP_NET_ADMIN,
+	DOCKFW_K_ADMIN_PERM = GENL_ADMIN_PERM,
+};

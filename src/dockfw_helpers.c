@@ -148,6 +148,7 @@ void *dockfw_rcu_dereference(void *const *slot) { return rcu_dereference(*(void 
 void dockfw_rcu_assign_pointer(void **slot, void *ptr) { rcu_assign_pointer(*(void __rcu **)slot, ptr); }
 void dockfw_synchronize_rcu(void) { synchronize_rcu(); }
 int dockfw_cpu_id(void) { return raw_smp_processor_id(); }
+unsigned int dockfw_nr_cpu_ids(void) { return nr_cpu_ids; }
 
 /* --- hooked_netns: how many namespaces carry our hooks (read-only) ------- */
 size_t dockfw_hooked_netns(void);	/* defined in Rust */

@@ -67,3 +67,41 @@ const char *dockfw_param_trace_addr(void);
 int dockfw_cpu_id(void);
 
 #endif
+
+/* --- generic netlink (dockfw_nl.c) -------------------------------------- */
+struct genl_info;
+struct genl_family;
+struct nlattr;
+struct nla_policy;
+struct netlink_callback;
+
+const struct nla_policy *dockfw_nl_family_policy(void);
+struct nlattr *dockfw_info_attr(const struct genl_info *info, int type);
+u32 dockfw_info_portid(const struct genl_info *info);
+void dockfw_info_set_msg(struct genl_info *info, const char *msg, size_t len);
+int dockfw_parse_rule(struct nlattr **tb, const struct nlattr *nla, struct genl_info *info);
+int dockfw_rule_attr_max(void);
+struct nlattr *dockfw_nla_next_nested(const struct nlattr *parent, struct nlattr *prev, int *rem);
+const void *dockfw_nla_data(const struct nlattr *nla);
+int dockfw_nla_len(const struct nlattr *nla);
+struct sk_buff *dockfw_genlmsg_new(size_t payload);
+void dockfw_kfree_skb(struct sk_buff *skb);
+void *dockfw_genlmsg_put_reply(struct sk_buff *skb, struct genl_info *info,
+			       const struct genl_family *family, u8 cmd);
+void dockfw_genlmsg_end(struct sk_buff *skb, void *hdr);
+void dockfw_genlmsg_cancel(struct sk_buff *skb, void *hdr);
+int dockfw_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
+int dockfw_nla_put(struct sk_buff *skb, int type, const void *data, int len);
+int dockfw_nla_put_u64(struct sk_buff *skb, int type, u64 v, int pad);
+struct nlattr *dockfw_nla_nest_start(struct sk_buff *skb, int type);
+void dockfw_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
+void dockfw_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);
+void *dockfw_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+		      const struct genl_family *family, u8 cmd);
+long *dockfw_dump_args(struct netlink_callback *cb);
+void dockfw_dump_check_consistent(struct netlink_callback *cb, void *hdr, u32 generation);
+unsigned int dockfw_nr_cpu_ids(void);
+u8 dockfw_info_cmd(const struct genl_info *info);
+const struct genl_family *dockfw_info_family(const struct genl_info *info);
+u8 dockfw_dump_cmd(struct netlink_callback *cb);
+const struct genl_family *dockfw_dump_family(struct netlink_callback *cb);

@@ -16,6 +16,9 @@ use kernel::prelude::*;
 
 mod hooks;
 mod kernel_ext;
+mod netlink;
+mod ruleset;
+mod stats;
 mod trace;
 
 // The pure modules are also the public API of the host test crate, which
@@ -26,9 +29,16 @@ mod model;
 mod packet;
 #[allow(unreachable_pub, dead_code)]
 mod trace_filter;
+#[allow(unreachable_pub, dead_code)]
+mod rules;
 
+use core::sync::atomic::AtomicU8;
+use kernel::sync::Mutex;
+use kernel_ext::genetlink::Registration;
 use kernel_ext::global::{Global, Published};
 use kernel_ext::netfilter::PernetHooks;
+use kernel_ext::rcu::RcuBox;
+use ruleset::Ruleset;
 
 module! {
     type: Dockfw,
@@ -38,10 +48,28 @@ module! {
     license: "GPL",
 }
 
-/// Module-wide state, reached by the hooks through `STATE`.
+/// Module-wide state, reached by the hooks and the netlink handlers
+/// through `STATE`.
+#[pin_data]
 pub(crate) struct State {
     /// Which packets the dmesg trace prints (from the module parameters).
     pub(crate) trace_filter: trace_filter::TraceFilter,
+    /// The ruleset: read by the hooks under RCU, replaced whole by writers.
+    #[pin]
+    pub(crate) rules: RcuBox<Ruleset>,
+    /// A replace being staged by one netlink socket (`DOCKFW_CMD_REPLACE`).
+    #[pin]
+    pub(crate) staging: Mutex<Staging>,
+    /// Default verdict when no rule decides (a `DOCKFW_VERDICT_*`).
+    pub(crate) policy: AtomicU8,
+    pub(crate) stats: stats::Stats,
+}
+
+/// Rules sent with REPLACE/APPEND, published by COMMIT.
+pub(crate) struct Staging {
+    /// Netlink port id of the socket that sent BEGIN.
+    pub(crate) owner: Option<u32>,
+    pub(crate) rules: KVec<rules::Rule>,
 }
 
 /// The published module state; `None` to readers before init and after exit.
@@ -54,28 +82,43 @@ pub extern "C" fn dockfw_hooked_netns() -> usize {
     hooks::HOOKED_NETNS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
-/// Lifecycle. Init order: C helpers, module state (published), then the
-/// pernet hooks (the only source of packets). Fields drop in declaration
-/// order, so exit runs the reverse: hooks are unregistered in every namespace
-/// first (no hook can run after that), then the state is unpublished and
-/// freed after an RCU grace period.
+/// Lifecycle. Init order: C helpers, module state (published, with an
+/// empty ruleset), the netlink family (requests may arrive from then on),
+/// then the pernet hooks (packets arrive from then on). Fields drop in
+/// declaration order, so exit is the reverse: hooks are unregistered in every
+/// namespace first (no hook runs after that), then the family (waits for
+/// running requests and dumps), then the state is unpublished and freed
+/// after an RCU grace period.
 struct Dockfw {
     _hooks: PernetHooks<hooks::DockfwHooks>,
+    _family: Registration<netlink::DockfwFamily>,
     _state: Published<State>,
 }
 
 impl kernel::Module for Dockfw {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
         kernel_ext::helpers_init();
         let filter = trace::filter_from_params()?;
-        let state = STATE.publish(KBox::pin(State { trace_filter: filter }, GFP_KERNEL)?)?;
+        let empty = KBox::new(Ruleset::empty(), GFP_KERNEL)?;
+        let stats = stats::Stats::new()?;
+        let state = STATE.publish(KBox::pin_init(
+            pin_init!(State {
+                trace_filter: filter,
+                rules <- RcuBox::new(Some(empty)),
+                staging <- kernel::new_mutex!(Staging { owner: None, rules: KVec::new() }),
+                policy: AtomicU8::new(kernel_ext::uapi::VERDICT_ACCEPT),
+                stats,
+            }),
+            GFP_KERNEL,
+        )?)?;
+        let family = Registration::register(module)?;
         let hooks = PernetHooks::register()?;
         pr_info!(
             "loaded: hooks in {} namespaces, trace ports {:?}\n",
             dockfw_hooked_netns(),
             filter.ports()
         );
-        Ok(Dockfw { _hooks: hooks, _state: state })
+        Ok(Dockfw { _hooks: hooks, _family: family, _state: state })
     }
 }
 

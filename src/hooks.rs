@@ -9,7 +9,10 @@ use crate::kernel_ext::net::Net;
 use crate::kernel_ext::netfilter::{HookSpec, HookState, PacketHook, PRIORITY_FIRST};
 use crate::kernel_ext::skb::SkBuff;
 use crate::model::{Family, Hook, Verdict};
-use crate::packet;
+use crate::kernel_ext::uapi::VERDICT_DROP;
+use crate::packet::{self, Packet};
+use crate::rules::{Action, Ctx};
+use crate::ruleset::Ruleset;
 use crate::State;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -55,11 +58,70 @@ impl PacketHook for DockfwHooks {
 }
 
 fn on_packet(st: &State, skb: &SkBuff, state: &HookState, hook: Hook, family: Family) -> Verdict {
+    st.stats.count(|s| &s.packets);
     let pkt = match packet::parse(skb, skb.network_offset(), family) {
         Ok(p) => p,
         // Not ours to judge: the IP stack drops malformed headers itself.
-        Err(_) => return Verdict::Accept,
+        Err(_) => {
+            st.stats.count(|s| &s.malformed);
+            return Verdict::Accept;
+        }
     };
-    crate::trace::log(&st.trace_filter, skb, state, hook, &pkt, format_args!(""));
-    Verdict::Accept
+    let (verdict, rule) = st.rules.read(|rs| decide(st, rs, skb, state, hook, &pkt));
+    if verdict == Verdict::Drop {
+        st.stats.count(|s| &s.dropped);
+    }
+    crate::trace::log(&st.trace_filter, skb, state, hook, &pkt, format_args!("{}", Decision(verdict, rule)));
+    verdict
+}
+
+/// ` verdict=accept rule=3` (or `rule=-` when the default policy decided).
+struct Decision(Verdict, Option<u32>);
+
+impl core::fmt::Display for Decision {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let v = if self.0 == Verdict::Drop { "drop" } else { "accept" };
+        match self.1 {
+            Some(id) => write!(f, " verdict={v} rule={id}"),
+            None => write!(f, " verdict={v} rule=-"),
+        }
+    }
+}
+
+fn decide(
+    st: &State,
+    rs: Option<&Ruleset>,
+    skb: &SkBuff,
+    state: &HookState,
+    hook: Hook,
+    pkt: &Packet,
+) -> (Verdict, Option<u32>) {
+    let policy = if st.policy.load(Ordering::Relaxed) == VERDICT_DROP { Verdict::Drop } else { Verdict::Accept };
+    let Some(rs) = rs.filter(|rs| rs.len() > 0) else {
+        return (policy, None);
+    };
+    // Only pay for what some rule looks at.
+    let ct = if rs.needs.ct { skb.ct_orig() } else { None };
+    let (iif, oif) = if rs.needs.ifnames {
+        (state.in_dev().map(|d| d.name()), state.out_dev().map(|d| d.name()))
+    } else {
+        (None, None)
+    };
+    let net = state.net();
+    let ctx = Ctx { hook, pkt, ct: ct.as_ref(), iif, oif, netns: net.inum(), host: net.is_init() };
+    let len = skb.len();
+    let found = rs.table().eval(&ctx, |pos| {
+        rs.counters(pos).add(len);
+        crate::trace::log_rule(rs.rules()[pos].id, skb, state, hook, pkt);
+    });
+    match found {
+        Some(pos) => {
+            rs.counters(pos).add(len);
+            st.stats.count(|s| &s.matched);
+            let r = &rs.rules()[pos];
+            let v = if r.action == Action::Drop { Verdict::Drop } else { Verdict::Accept };
+            (v, Some(r.id))
+        }
+        None => (policy, None),
+    }
 }

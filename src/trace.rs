@@ -116,3 +116,23 @@ impl fmt::Display for CtField {
         write!(f, " dnat={}", c.dnat as u8)
     }
 }
+
+/// The `log` action of a rule: one rate-limited line per matching packet,
+/// whether or not tracing is on.
+pub(crate) fn log_rule(id: u32, skb: &SkBuff, state: &HookState, hook: Hook, pkt: &Packet) {
+    if !params::trace_ratelimit() {
+        return;
+    }
+    let net = state.net();
+    pr_info!(
+        "log rule={} id={:08x} hook={} netns={} init={} in={} out={} {}\n",
+        id,
+        skb.trace_id(),
+        hook.name(),
+        net.inum(),
+        net.is_init() as u8,
+        DevAt(state.in_dev()),
+        DevAt(state.out_dev()),
+        pkt
+    );
+}

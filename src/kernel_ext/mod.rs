@@ -10,12 +10,14 @@
 //! it.
 
 mod bindings;
+pub(crate) mod genetlink;
 pub(crate) mod global;
 pub(crate) mod net;
 pub(crate) mod netfilter;
 pub(crate) mod params;
 pub(crate) mod rcu;
 pub(crate) mod skb;
+pub(crate) mod uapi;
 
 /// One-time initialisation of the C helpers (rate-limit state from the
 /// module parameters). Must run before any hook is registered.

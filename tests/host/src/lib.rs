@@ -12,6 +12,10 @@ pub mod model;
 pub mod packet;
 #[path = "../../../src/trace_filter.rs"]
 pub mod trace_filter;
+#[path = "../../../src/rules.rs"]
+pub mod rules;
+#[path = "../../../src/rule_syntax.rs"]
+pub mod rule_syntax;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dockfw generic netlink: the strict attribute policies of the family (they
+ * are data tables built with the NLA_POLICY_* macros, mirroring
+ * include/uapi/linux/dockfw.h) and wrappers of the static inline
+ * netlink/genetlink helpers for the Rust safe layer. Commands, ops and the
+ * family itself are built and registered from Rust (src/kernel_ext/genetlink.rs).
+ *
+ * Validation is strict: the core rejects unknown attribute types, wrong
+ * lengths and out-of-range values before any handler runs; counters are
+ * reply-only and rejected in requests.
+ */
+#include <linux/netdevice.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+#include <uapi/linux/dockfw.h>
+
+#include "dockfw_helpers.h"
+
+static const struct nla_policy dockfw_rule_policy[DOCKFW_RA_MAX + 1] = {
+	[DOCKFW_RA_ID]			= NLA_POLICY_MIN(NLA_U32, 1),
+	[DOCKFW_RA_PRIORITY]		= { .type = NLA_U32 },
+	[DOCKFW_RA_VERDICT]		= NLA_POLICY_MAX(NLA_U8, DOCKFW_VERDICT_LOG),
+	[DOCKFW_RA_HOOKS]		= NLA_POLICY_RANGE(NLA_U32, 1, 0x1f),
+	[DOCKFW_RA_FAMILY]		= { .type = NLA_U8 },
+	[DOCKFW_RA_PROTO]		= { .type = NLA_U8 },
+	[DOCKFW_RA_SADDR]		= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[DOCKFW_RA_SPREFIX]		= NLA_POLICY_MAX(NLA_U8, 128),
+	[DOCKFW_RA_DADDR]		= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[DOCKFW_RA_DPREFIX]		= NLA_POLICY_MAX(NLA_U8, 128),
+	[DOCKFW_RA_SPORT_MIN]		= { .type = NLA_U16 },
+	[DOCKFW_RA_SPORT_MAX]		= { .type = NLA_U16 },
+	[DOCKFW_RA_DPORT_MIN]		= { .type = NLA_U16 },
+	[DOCKFW_RA_DPORT_MAX]		= { .type = NLA_U16 },
+	/* A name of up to 15 characters, plus an optional '+' wildcard. */
+	[DOCKFW_RA_IIFNAME]		= { .type = NLA_NUL_STRING, .len = IFNAMSIZ },
+	[DOCKFW_RA_OIFNAME]		= { .type = NLA_NUL_STRING, .len = IFNAMSIZ },
+	[DOCKFW_RA_NETNS]		= NLA_POLICY_MIN(NLA_U32, 1),
+	[DOCKFW_RA_NETNS_HOST]		= { .type = NLA_FLAG },
+	[DOCKFW_RA_CTSTATE]		= NLA_POLICY_MASK(NLA_U32, DOCKFW_CTSTATE_ALL),
+	[DOCKFW_RA_ORIG_DADDR]		= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
+	[DOCKFW_RA_ORIG_DPREFIX]	= NLA_POLICY_MAX(NLA_U8, 128),
+	[DOCKFW_RA_ORIG_DPORT_MIN]	= { .type = NLA_U16 },
+	[DOCKFW_RA_ORIG_DPORT_MAX]	= { .type = NLA_U16 },
+	[DOCKFW_RA_COMMENT]		= { .type = NLA_NUL_STRING, .len = 63 },
+	[DOCKFW_RA_PACKETS]		= { .type = NLA_REJECT },
+	[DOCKFW_RA_BYTES]		= { .type = NLA_REJECT },
+	[DOCKFW_RA_PAD]			= { .type = NLA_REJECT },
+};
+
+static const struct nla_policy dockfw_genl_policy[DOCKFW_A_MAX + 1] = {
+	[DOCKFW_A_VERSION]	= { .type = NLA_U32 },
+	[DOCKFW_A_RULE]		= NLA_POLICY_NESTED(dockfw_rule_policy),
+	[DOCKFW_A_RULE_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
+	[DOCKFW_A_POLICY]	= NLA_POLICY_MAX(NLA_U8, DOCKFW_VERDICT_DROP),
+	[DOCKFW_A_PHASE]	= NLA_POLICY_MAX(NLA_U8, DOCKFW_REPLACE_ABORT),
+	[DOCKFW_A_STATS]	= { .type = NLA_REJECT },
+	[DOCKFW_A_RULES]	= NLA_POLICY_NESTED_ARRAY(dockfw_rule_policy),
+};
+
+const struct nla_policy *dockfw_nl_family_policy(void) { return dockfw_genl_policy; }
+
+/* --- requests ----------------------------------------------------------- */
+struct nlattr *dockfw_info_attr(const struct genl_info *info, int type)
+{
+	return type >= 0 && type <= DOCKFW_A_MAX ? info->attrs[type] : NULL;
+}
+
+u32 dockfw_info_portid(const struct genl_info *info) { return info->snd_portid; }
+
+void dockfw_info_set_msg(struct genl_info *info, const char *msg, size_t len)
+{
+	struct netlink_ext_ack *extack = info->extack;
+
+	if (!extack)
+		return;
+	/* Copied into the ack's own buffer: msg need not be NUL-terminated or
+	 * outlive this call. */
+	snprintf(extack->_msg_buf, sizeof(extack->_msg_buf), "%.*s", (int)len, msg);
+	extack->_msg = extack->_msg_buf;
+}
+
+/* Parses a DOCKFW_A_RULE (or an element of DOCKFW_A_RULES) into tb, which
+ * has DOCKFW_RA_MAX + 1 slots; validated against the rule policy again. */
+int dockfw_parse_rule(struct nlattr **tb, const struct nlattr *nla, struct genl_info *info)
+{
+	return nla_parse_nested(tb, DOCKFW_RA_MAX, nla, dockfw_rule_policy,
+				info ? info->extack : NULL);
+}
+
+int dockfw_rule_attr_max(void) { return DOCKFW_RA_MAX; }
+
+/* Iterates the nested elements of a DOCKFW_A_RULES array: *rem must start
+ * at -1; returns the next element or NULL. */
+struct nlattr *dockfw_nla_next_nested(const struct nlattr *parent, struct nlattr *prev, int *rem)
+{
+	struct nlattr *nla;
+
+	if (*rem < 0) {
+		nla = nla_data(parent);
+		*rem = nla_len(parent);
+	} else {
+		nla = nla_next(prev, rem);
+	}
+	return nla_ok(nla, *rem) ? nla : NULL;
+}
+
+const void *dockfw_nla_data(const struct nlattr *nla) { return nla_data(nla); }
+int dockfw_nla_len(const struct nlattr *nla) { return nla_len(nla); }
+
+/* --- replies ------------------------------------------------------------ */
+struct sk_buff *dockfw_genlmsg_new(size_t payload) { return genlmsg_new(payload, GFP_KERNEL); }
+void dockfw_kfree_skb(struct sk_buff *skb) { nlmsg_free(skb); }
+
+void *dockfw_genlmsg_put_reply(struct sk_buff *skb, struct genl_info *info,
+			       const struct genl_family *family, u8 cmd)
+{
+	return genlmsg_put_reply(skb, info, family, 0, cmd);
+}
+
+void dockfw_genlmsg_end(struct sk_buff *skb, void *hdr) { genlmsg_end(skb, hdr); }
+void dockfw_genlmsg_cancel(struct sk_buff *skb, void *hdr) { genlmsg_cancel(skb, hdr); }
+int dockfw_genlmsg_reply(struct sk_buff *skb, struct genl_info *info) { return genlmsg_reply(skb, info); }
+
+int dockfw_nla_put(struct sk_buff *skb, int type, const void *data, int len)
+{
+	return nla_put(skb, type, len, data);
+}
+
+int dockfw_nla_put_u64(struct sk_buff *skb, int type, u64 v, int pad)
+{
+	return nla_put_u64_64bit(skb, type, v, pad);
+}
+
+struct nlattr *dockfw_nla_nest_start(struct sk_buff *skb, int type) { return nla_nest_start(skb, type); }
+void dockfw_nla_nest_end(struct sk_buff *skb, struct nlattr *start) { nla_nest_end(skb, start); }
+void dockfw_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start) { nla_nest_cancel(skb, start); }
+
+/* --- dumps -------------------------------------------------------------- */
+void *dockfw_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+		      const struct genl_family *family, u8 cmd)
+{
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			   family, NLM_F_MULTI, cmd);
+}
+
+long *dockfw_dump_args(struct netlink_callback *cb) { return cb->args; }
+
+/* Flags the dump as interrupted (NLM_F_DUMP_INTR) when the ruleset's
+ * generation changed between two parts of one dump. */
+void dockfw_dump_check_consistent(struct netlink_callback *cb, void *hdr, u32 generation)
+{
+	cb->seq = generation;
+	genl_dump_check_consistent(cb, hdr);
+}
+
+u8 dockfw_info_cmd(const struct genl_info *info) { return info->genlhdr->cmd; }
+const struct genl_family *dockfw_info_family(const struct genl_info *info) { return info->family; }
+
+u8 dockfw_dump_cmd(struct netlink_callback *cb)
+{
+	return genl_dumpit_info(cb)->op.cmd;
+}
+
+const struct genl_family *dockfw_dump_family(struct netlink_callback *cb)
+{
+	return genl_dumpit_info(cb)->info.family;
+}

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Generic netlink: a family registered for the module's lifetime, with its
+//! commands dispatched to a safe handler trait; request attributes read
+//! through `Attrs`; replies and dump parts built with `Message`.
+//!
+//! The attribute policies are C tables (src/dockfw_nl.c, built with the
+//! NLA_POLICY_* macros from the uAPI header). The core validates every
+//! request strictly against them before a handler runs, and requires
+//! CAP_NET_ADMIN (`GENL_ADMIN_PERM`) for every command of this family.
+//!
+//! Lifecycle: `Registration::register` → `genl_register_family` (requests
+//! may arrive from then on); drop → `genl_unregister_family`, which waits for
+//! running handlers and dumps to finish. In-flight dumps also hold a module
+//! reference (`family.module`), so the module cannot go away under them.
+
+use super::bindings;
+use core::ffi::{c_int, c_long, c_void};
+use core::marker::PhantomData;
+use kernel::alloc::{flags::GFP_KERNEL, KBox};
+use kernel::error::{code::*, to_result, Error, Result};
+use kernel::str::CStr;
+use kernel::types::Opaque;
+use kernel::ThisModule;
+
+/// A command of the family: its number and whether it has a dump.
+#[derive(Clone, Copy)]
+pub(crate) struct Command {
+    pub(crate) cmd: u8,
+    pub(crate) doit: bool,
+    pub(crate) dump: bool,
+}
+
+pub(crate) const MAX_COMMANDS: usize = 16;
+
+/// A generic netlink family's behaviour.
+pub(crate) trait Family: 'static {
+    const NAME: &'static CStr;
+    const VERSION: u32;
+    const MAX_ATTR: u32;
+    const COMMANDS: &'static [Command];
+    const MCGRPS: &'static [&'static CStr];
+
+    /// Handles a request; sends its own reply (or none: the core acks).
+    fn doit(cmd: u8, req: &Request<'_>) -> Result;
+
+    /// Fills one part of a dump; returns `Ok(true)` when more parts follow.
+    fn dumpit(cmd: u8, dump: &mut Dump<'_>) -> Result<bool>;
+}
+
+/// Attributes of a request or of a nested attribute.
+pub(crate) struct Attrs<'a> {
+    tb: &'a [*mut bindings::nlattr],
+}
+
+/// A validated attribute.
+///
+/// # Invariants
+///
+/// Points to an attribute inside a request that lives for `'a`, validated
+/// against the family's policy (so its length matches its declared type).
+#[derive(Clone, Copy)]
+pub(crate) struct Attr<'a> {
+    nla: *const bindings::nlattr,
+    _a: PhantomData<&'a ()>,
+}
+
+impl<'a> Attr<'a> {
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        // SAFETY: by the invariant the attribute is valid for `'a`;
+        // `nla_data`/`nla_len` describe its payload inside the request.
+        unsafe {
+            let len = bindings::dockfw_nla_len(self.nla);
+            let data = bindings::dockfw_nla_data(self.nla).cast::<u8>();
+            core::slice::from_raw_parts(data, usize::try_from(len).unwrap_or(0))
+        }
+    }
+
+    fn fixed<const N: usize>(&self) -> Option<[u8; N]> {
+        self.bytes().get(..N).and_then(|b| b.try_into().ok())
+    }
+
+    pub(crate) fn u8(&self) -> Option<u8> {
+        self.fixed::<1>().map(u8::from_ne_bytes)
+    }
+
+    pub(crate) fn u16(&self) -> Option<u16> {
+        self.fixed::<2>().map(u16::from_ne_bytes)
+    }
+
+    pub(crate) fn u32(&self) -> Option<u32> {
+        self.fixed::<4>().map(u32::from_ne_bytes)
+    }
+
+    /// A NUL_STRING attribute without its terminator.
+    pub(crate) fn str(&self) -> Option<&'a str> {
+        let b = self.bytes();
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        core::str::from_utf8(&b[..end]).ok()
+    }
+
+    /// The elements of a nested array attribute.
+    pub(crate) fn nested_iter(&self) -> NestedIter<'a> {
+        NestedIter { parent: self.nla, prev: core::ptr::null_mut(), rem: -1, _a: PhantomData }
+    }
+}
+
+pub(crate) struct NestedIter<'a> {
+    parent: *const bindings::nlattr,
+    prev: *mut bindings::nlattr,
+    rem: c_int,
+    _a: PhantomData<&'a ()>,
+}
+
+impl<'a> Iterator for NestedIter<'a> {
+    type Item = Attr<'a>;
+    fn next(&mut self) -> Option<Attr<'a>> {
+        // SAFETY: `parent` is a validated nested attribute alive for `'a`;
+        // the helper walks its payload with `nla_ok` bounds checks.
+        let n = unsafe { bindings::dockfw_nla_next_nested(self.parent, self.prev, &mut self.rem) };
+        if n.is_null() {
+            return None;
+        }
+        self.prev = n;
+        Some(Attr { nla: n, _a: PhantomData })
+    }
+}
+
+impl<'a> Attrs<'a> {
+    pub(crate) fn get(&self, ty: u32) -> Option<Attr<'a>> {
+        let p = *self.tb.get(usize::try_from(ty).ok()?)?;
+        (!p.is_null()).then_some(Attr { nla: p, _a: PhantomData })
+    }
+
+    pub(crate) fn has(&self, ty: u32) -> bool {
+        self.get(ty).is_some()
+    }
+}
+
+/// Slots of a parsed rule table: `DOCKFW_RA_MAX + 1`.
+const RULE_SLOTS: usize = bindings::dockfw_rule_attr___DOCKFW_RA_MAX as usize;
+
+/// The message does not fit (`-EMSGSIZE`): a dump part is full.
+fn emsgsize() -> Error {
+    Error::from_errno(-(kernel::bindings::EMSGSIZE as i32))
+}
+
+/// Room for one parsed rule: one slot per rule attribute.
+pub(crate) struct RuleTable {
+    tb: [*mut bindings::nlattr; RULE_SLOTS],
+}
+
+impl RuleTable {
+    pub(crate) fn new() -> Self {
+        Self { tb: [core::ptr::null_mut(); RULE_SLOTS] }
+    }
+
+    /// Parses a nested rule attribute, validating it against the rule
+    /// policy; the error message goes into the request's extended ack.
+    pub(crate) fn parse<'a>(&'a mut self, nla: Attr<'a>, req: &Request<'_>) -> Result<Attrs<'a>> {
+        // SAFETY: `tb` has DOCKFW_RA_MAX + 1 slots as the helper requires;
+        // `nla` is a valid attribute of the live request; `info` is live.
+        to_result(unsafe { bindings::dockfw_parse_rule(self.tb.as_mut_ptr(), nla.nla, req.info) })?;
+        Ok(Attrs { tb: &self.tb })
+    }
+}
+
+/// A request being handled.
+///
+/// # Invariants
+///
+/// `info` is the live `genl_info` of the current `doit` call.
+pub(crate) struct Request<'a> {
+    info: *mut bindings::genl_info,
+    family: *const bindings::genl_family,
+    _a: PhantomData<&'a ()>,
+}
+
+impl<'a> Request<'a> {
+    pub(crate) fn attr(&self, ty: u32) -> Option<Attr<'a>> {
+        // SAFETY: by the invariant `info` is live; the helper bounds-checks
+        // `ty` against the family's maxattr.
+        let p = unsafe { bindings::dockfw_info_attr(self.info, ty as c_int) };
+        (!p.is_null()).then_some(Attr { nla: p, _a: PhantomData })
+    }
+
+    /// The sender's netlink port id (one per socket).
+    pub(crate) fn portid(&self) -> u32 {
+        // SAFETY: by the invariant `info` is live.
+        unsafe { bindings::dockfw_info_portid(self.info) }
+    }
+
+    /// Sets the extended-ack message of the reply (copied, up to 79 bytes).
+    pub(crate) fn set_error_msg(&self, msg: &str) {
+        // SAFETY: `info` is live; the helper copies `msg` into the ack.
+        unsafe { bindings::dockfw_info_set_msg(self.info, msg.as_ptr().cast(), msg.len()) }
+    }
+
+    /// Fails with `err` and `msg` in the extended ack.
+    pub(crate) fn fail<T>(&self, err: Error, msg: &str) -> Result<T> {
+        self.set_error_msg(msg);
+        Err(err)
+    }
+
+    /// A reply to this request.
+    pub(crate) fn reply(&self, cmd: u8, payload: usize) -> Result<Message> {
+        // SAFETY: process context; a fresh skb or NULL.
+        let skb = unsafe { bindings::dockfw_genlmsg_new(payload) };
+        if skb.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `skb` is ours, `info` and `family` are live.
+        let hdr = unsafe { bindings::dockfw_genlmsg_put_reply(skb, self.info, self.family, cmd) };
+        if hdr.is_null() {
+            // SAFETY: `skb` is ours and not sent.
+            unsafe { bindings::dockfw_kfree_skb(skb) };
+            return Err(emsgsize());
+        }
+        Ok(Message { skb, hdr, owned: true })
+    }
+
+    /// Sends `msg` back to the requester.
+    pub(crate) fn send(&self, mut msg: Message) -> Result {
+        // SAFETY: `msg` owns a complete message; `genlmsg_reply` consumes it.
+        unsafe { bindings::dockfw_genlmsg_end(msg.skb, msg.hdr) };
+        msg.owned = false;
+        // SAFETY: as above; `info` is live.
+        to_result(unsafe { bindings::dockfw_genlmsg_reply(msg.skb, self.info) })
+    }
+}
+
+/// A message under construction (reply, or one part of a dump).
+///
+/// # Invariants
+///
+/// `skb` holds a genetlink header at `hdr`; when `owned`, the skb is ours to
+/// free, otherwise it belongs to the netlink core (a dump part).
+pub(crate) struct Message {
+    skb: *mut bindings::sk_buff,
+    hdr: *mut c_void,
+    owned: bool,
+}
+
+/// An open nested attribute; close it with `Message::nest_end`.
+pub(crate) struct Nest(*mut bindings::nlattr);
+
+impl Message {
+    fn put(&mut self, ty: u32, data: &[u8]) -> Result {
+        let len = c_int::try_from(data.len()).map_err(|_| emsgsize())?;
+        // SAFETY: `skb` is a live message being built; `data` is valid.
+        to_result(unsafe { bindings::dockfw_nla_put(self.skb, ty as c_int, data.as_ptr().cast(), len) })
+            .map_err(|_| emsgsize())
+    }
+
+    pub(crate) fn put_u8(&mut self, ty: u32, v: u8) -> Result {
+        self.put(ty, &v.to_ne_bytes())
+    }
+
+    pub(crate) fn put_u16(&mut self, ty: u32, v: u16) -> Result {
+        self.put(ty, &v.to_ne_bytes())
+    }
+
+    pub(crate) fn put_u32(&mut self, ty: u32, v: u32) -> Result {
+        self.put(ty, &v.to_ne_bytes())
+    }
+
+    pub(crate) fn put_u64(&mut self, ty: u32, v: u64, pad: u32) -> Result {
+        // SAFETY: `skb` is a live message being built.
+        to_result(unsafe { bindings::dockfw_nla_put_u64(self.skb, ty as c_int, v, pad as c_int) })
+            .map_err(|_| emsgsize())
+    }
+
+    pub(crate) fn put_bytes(&mut self, ty: u32, v: &[u8]) -> Result {
+        self.put(ty, v)
+    }
+
+    pub(crate) fn put_flag(&mut self, ty: u32) -> Result {
+        self.put(ty, &[])
+    }
+
+    /// A NUL-terminated string attribute.
+    pub(crate) fn put_str(&mut self, ty: u32, s: &[u8]) -> Result {
+        let mut buf = [0u8; 80];
+        let n = s.len().min(buf.len() - 1);
+        buf[..n].copy_from_slice(&s[..n]);
+        self.put(ty, &buf[..=n])
+    }
+
+    pub(crate) fn nest_start(&mut self, ty: u32) -> Result<Nest> {
+        // SAFETY: `skb` is a live message being built.
+        let n = unsafe { bindings::dockfw_nla_nest_start(self.skb, ty as c_int) };
+        if n.is_null() {
+            Err(emsgsize())
+        } else {
+            Ok(Nest(n))
+        }
+    }
+
+    pub(crate) fn nest_end(&mut self, n: Nest) {
+        // SAFETY: `n` was opened on this message and is the innermost nest.
+        unsafe { bindings::dockfw_nla_nest_end(self.skb, n.0) }
+    }
+}
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: an unsent reply is ours to free.
+            unsafe { bindings::dockfw_kfree_skb(self.skb) };
+        }
+    }
+}
+
+/// One part of a dump.
+///
+/// # Invariants
+///
+/// `skb` and `cb` are the live arguments of the current `dumpit` call.
+pub(crate) struct Dump<'a> {
+    skb: *mut bindings::sk_buff,
+    cb: *mut bindings::netlink_callback,
+    family: *const bindings::genl_family,
+    _a: PhantomData<&'a ()>,
+}
+
+impl Dump<'_> {
+    /// The dump's cursor: kept by the core between parts (`cb->args[0]`).
+    pub(crate) fn cursor(&mut self) -> &mut c_long {
+        // SAFETY: `cb->args` is an array of six longs owned by the callback
+        // for the whole dump; we hand out one element, uniquely borrowed.
+        unsafe { &mut *bindings::dockfw_dump_args(self.cb) }
+    }
+
+    /// Starts one message of the dump; `None` when this part is full.
+    pub(crate) fn start(&mut self, cmd: u8) -> Option<Message> {
+        // SAFETY: `skb`, `cb`, `family` are live for this call.
+        let hdr = unsafe { bindings::dockfw_dump_put(self.skb, self.cb, self.family, cmd) };
+        (!hdr.is_null()).then_some(Message { skb: self.skb, hdr, owned: false })
+    }
+
+    /// Ends a message; `generation` marks the dump interrupted
+    /// (NLM_F_DUMP_INTR) if the data changed between parts.
+    pub(crate) fn finish(&mut self, msg: Message, generation: u32) {
+        // SAFETY: `msg` belongs to this part's skb; the header is complete.
+        unsafe {
+            bindings::dockfw_dump_check_consistent(self.cb, msg.hdr, generation);
+            bindings::dockfw_genlmsg_end(self.skb, msg.hdr);
+        }
+    }
+
+    /// Drops a message that did not fit, to be sent in the next part.
+    pub(crate) fn cancel(&mut self, msg: Message) {
+        // SAFETY: `msg` is the last message started on this skb.
+        unsafe { bindings::dockfw_genlmsg_cancel(self.skb, msg.hdr) };
+    }
+}
+
+struct Adapter<F>(PhantomData<F>);
+
+impl<F: Family> Adapter<F> {
+    unsafe extern "C" fn doit(skb: *mut bindings::sk_buff, info: *mut bindings::genl_info) -> c_int {
+        let _ = skb;
+        // SAFETY: the genl core passes a live `info` whose header was
+        // validated; the family pointer is ours and registered.
+        let (cmd, family) = unsafe { (genl_cmd(info), genl_family(info)) };
+        let req = Request { info, family, _a: PhantomData };
+        match F::doit(cmd, &req) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn dumpit(skb: *mut bindings::sk_buff, cb: *mut bindings::netlink_callback) -> c_int {
+        // SAFETY: `cb` is live; the helper reads the command from the
+        // request's genetlink header and the family from the callback.
+        let (cmd, family) = unsafe { (bindings::dockfw_dump_cmd(cb), bindings::dockfw_dump_family(cb)) };
+        let mut d = Dump { skb, cb, family, _a: PhantomData };
+        match F::dumpit(cmd, &mut d) {
+            // A positive return asks the core for another part.
+            // SAFETY: `skb` is the live part buffer.
+            Ok(true) => unsafe { bindings::dockfw_skb_len(skb) as c_int },
+            Ok(false) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+}
+
+/// # Safety
+/// `info` must be a live `genl_info`.
+unsafe fn genl_cmd(info: *mut bindings::genl_info) -> u8 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { bindings::dockfw_info_cmd(info) }
+}
+
+/// # Safety
+/// `info` must be a live `genl_info`.
+unsafe fn genl_family(info: *mut bindings::genl_info) -> *const bindings::genl_family {
+    // SAFETY: guaranteed by the caller.
+    unsafe { bindings::dockfw_info_family(info) }
+}
+
+struct FamilyStorage {
+    family: Opaque<bindings::genl_family>,
+    ops: [bindings::genl_ops; MAX_COMMANDS],
+    mcgrps: [bindings::genl_multicast_group; 2],
+}
+
+/// `F` registered as a generic netlink family for the life of the value.
+///
+/// # Invariants
+///
+/// `storage.family` is registered with `genl_register_family` and points
+/// into `storage` (ops, multicast groups), which is pinned on the heap.
+pub(crate) struct Registration<F: Family> {
+    storage: core::pin::Pin<KBox<FamilyStorage>>,
+    _f: PhantomData<F>,
+}
+
+impl<F: Family> Registration<F> {
+    pub(crate) fn register(module: &'static ThisModule) -> Result<Self> {
+        if F::COMMANDS.len() > MAX_COMMANDS || F::MCGRPS.len() > 2 {
+            return Err(EINVAL);
+        }
+        let mut storage = KBox::pin(
+            FamilyStorage {
+                family: Opaque::new(bindings::genl_family::default()),
+                ops: [bindings::genl_ops::default(); MAX_COMMANDS],
+                mcgrps: [bindings::genl_multicast_group::default(); 2],
+            },
+            GFP_KERNEL,
+        )?;
+        // SAFETY: we only fill in plain fields; nothing is moved out of the
+        // pinned allocation.
+        let s = unsafe { storage.as_mut().get_unchecked_mut() };
+        for (i, c) in F::COMMANDS.iter().enumerate() {
+            let op = &mut s.ops[i];
+            op.cmd = c.cmd;
+            op.flags = bindings::dockfw_kconsts_DOCKFW_K_ADMIN_PERM as u8;
+            if c.doit {
+                op.doit = Some(Adapter::<F>::doit);
+            }
+            if c.dump {
+                op.dumpit = Some(Adapter::<F>::dumpit);
+            }
+        }
+        for (i, name) in F::MCGRPS.iter().enumerate() {
+            let dst = &mut s.mcgrps[i].name;
+            for (d, &b) in dst.iter_mut().zip(name.as_bytes()) {
+                *d = b as _;
+            }
+            s.mcgrps[i].flags = bindings::dockfw_kconsts_DOCKFW_K_MCAST_CAP_NET_ADMIN as u8;
+        }
+        // SAFETY: `family` is ours and not yet registered.
+        let fam = unsafe { &mut *s.family.get() };
+        for (d, &b) in fam.name.iter_mut().zip(F::NAME.as_bytes()) {
+            *d = b as _;
+        }
+        fam.version = F::VERSION;
+        fam.maxattr = F::MAX_ATTR;
+        // SAFETY: returns a pointer to a static C policy table.
+        fam.policy = unsafe { bindings::dockfw_nl_family_policy() };
+        fam.ops = s.ops.as_ptr();
+        fam.n_ops = F::COMMANDS.len() as u8;
+        fam.mcgrps = s.mcgrps.as_ptr();
+        fam.n_mcgrps = F::MCGRPS.len() as u8;
+        // Strict validation (reserved header fields, policies) for all ops.
+        fam.resv_start_op = 0;
+        fam.module = module.as_ptr().cast();
+        // SAFETY: `family` and everything it points to live in the pinned
+        // storage, which outlives the registration (dropped after unregister).
+        to_result(unsafe { bindings::genl_register_family(s.family.get()) })?;
+        Ok(Self { storage, _f: PhantomData })
+    }
+}
+
+impl<F: Family> Drop for Registration<F> {
+    fn drop(&mut self) {
+        // SAFETY: registered by the type invariant. This waits for running
+        // handlers; afterwards no callback can reference the storage.
+        unsafe { bindings::genl_unregister_family(self.storage.family.get()) };
+    }
+}
+
+// SAFETY: the storage is only touched at register and unregister time, which
+// the module loader serialises; `&Registration` exposes nothing.
+unsafe impl<F: Family> Send for Registration<F> {}
+// SAFETY: as above.
+unsafe impl<F: Family> Sync for Registration<F> {}

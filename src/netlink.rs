@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The `dockfw` generic netlink family: rule add/del/get/dump, flush,
+//! staged atomic replace, stats, default policy. The core has already
+//! validated every attribute against the strict C policy; here the
+//! cross-attribute rules are checked (an address and its prefix, port range
+//! bounds, families) and every rejection carries an extended-ack message.
+//! All commands need CAP_NET_ADMIN. The family is not netnsok: requests from
+//! a non-initial network namespace do not find it (ENOENT), because the
+//! rules apply to every namespace of the host.
+//!
+//! Writers are serialised by the ruleset cell's mutex; a failed request
+//! changes nothing (the new set is only published when fully built).
+
+use crate::kernel_ext::genetlink::{Attr, Attrs, Command, Dump, Family, Message, Request, RuleTable};
+use crate::kernel_ext::uapi::*;
+use crate::model::{Addr, Family as AddrFamily};
+use crate::rules::{Action, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
+use crate::ruleset::{Ruleset, MAX_RULES};
+use crate::State;
+use core::sync::atomic::Ordering;
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::str::CStr;
+
+pub(crate) struct DockfwFamily;
+
+const fn doit(cmd: u8) -> Command {
+    Command { cmd, doit: true, dump: false }
+}
+
+impl Family for DockfwFamily {
+    const NAME: &'static CStr = c_str!("dockfw");
+    const VERSION: u32 = VERSION;
+    const MAX_ATTR: u32 = A_MAX;
+    const COMMANDS: &'static [Command] = &[
+        doit(CMD_RULE_ADD),
+        doit(CMD_RULE_DEL),
+        Command { cmd: CMD_RULE_GET, doit: true, dump: true },
+        doit(CMD_FLUSH),
+        doit(CMD_REPLACE),
+        doit(CMD_STATS_GET),
+        doit(CMD_POLICY_GET),
+        doit(CMD_POLICY_SET),
+    ];
+    const MCGRPS: &'static [&'static CStr] = &[c_str!("trace")];
+
+    fn doit(cmd: u8, req: &Request<'_>) -> Result {
+        crate::STATE
+            .with_sleepable(|st| match cmd {
+                CMD_RULE_ADD => rule_add(st, req),
+                CMD_RULE_DEL => rule_del(st, req),
+                CMD_RULE_GET => rule_get(st, req),
+                CMD_FLUSH => change(st, |_, _: &mut ()| Ok(KVec::new())),
+                CMD_REPLACE => replace(st, req),
+                CMD_STATS_GET => stats_get(st, req),
+                CMD_POLICY_GET => policy_get(st, req),
+                CMD_POLICY_SET => policy_set(st, req),
+                _ => Err(EINVAL),
+            })
+            .unwrap_or(Err(ENODEV))
+    }
+
+    fn dumpit(cmd: u8, dump: &mut Dump<'_>) -> Result<bool> {
+        if cmd != CMD_RULE_GET {
+            return Err(EINVAL);
+        }
+        crate::STATE
+            .read(|st| st.rules.read(|rs| rs.map_or(Ok(false), |rs| dump_rules(rs, dump))))
+            .unwrap_or(Err(ENODEV))
+    }
+}
+
+fn need<'a>(req: &Request<'a>, ty: u32, what: &str) -> Result<Attr<'a>> {
+    match req.attr(ty) {
+        Some(a) => Ok(a),
+        None => req.fail(EINVAL, what),
+    }
+}
+
+/// Builds a new ruleset from the current rules with `f` and publishes it.
+/// `f` gets the current set and returns the new rule list (ids assigned).
+fn change<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KVec<Rule>>) -> Result<R> {
+    st.rules.update(|old| {
+        let empty = Ruleset::empty();
+        let old = old.unwrap_or(&empty);
+        let mut out = R::default();
+        let rules = f(old, &mut out)?;
+        let next_id = rules.iter().map(|r| r.id.saturating_add(1)).max().unwrap_or(1).max(old.next_id);
+        let new = old.next(&rules, next_id)?;
+        Ok((Some(new), out))
+    })
+}
+
+fn copy_rules(old: &Ruleset, extra: usize) -> Result<KVec<Rule>> {
+    if old.len() + extra > MAX_RULES {
+        return Err(ENOSPC);
+    }
+    let mut v = KVec::with_capacity(old.len() + extra, GFP_KERNEL)?;
+    v.extend_from_slice(old.rules(), GFP_KERNEL)?;
+    Ok(v)
+}
+
+fn rule_add(st: &State, req: &Request<'_>) -> Result {
+    let nla = need(req, A_RULE, "missing DOCKFW_A_RULE")?;
+    let mut tb = RuleTable::new();
+    let a = tb.parse(nla, req)?;
+    if a.has(RA_ID) {
+        return req.fail(EINVAL, "rule ids are assigned by the kernel on add");
+    }
+    let mut rule = rule_from_attrs(&a, req)?;
+    let id = change(st, |old, id: &mut u32| {
+        if old.next_id == u32::MAX {
+            return Err(ENOSPC);
+        }
+        rule.id = old.next_id;
+        *id = rule.id;
+        let mut v = copy_rules(old, 1)?;
+        v.push(rule, GFP_KERNEL)?;
+        Ok(v)
+    })
+    .map_err(|e| {
+        if e == ENOSPC {
+            req.set_error_msg("ruleset is full");
+        }
+        e
+    })?;
+    let mut m = req.reply(CMD_RULE_ADD, 64)?;
+    m.put_u32(A_VERSION, VERSION)?;
+    m.put_u32(A_RULE_ID, id)?;
+    req.send(m)
+}
+
+fn rule_del(st: &State, req: &Request<'_>) -> Result {
+    let id = need(req, A_RULE_ID, "missing DOCKFW_A_RULE_ID")?.u32().ok_or(EINVAL)?;
+    let mut missing = false;
+    let r = change(st, |old, _: &mut ()| {
+        let Some(pos) = old.position(id) else {
+            missing = true;
+            return Err(ENOENT);
+        };
+        let mut v = KVec::with_capacity(old.len(), GFP_KERNEL)?;
+        v.extend_from_slice(&old.rules()[..pos], GFP_KERNEL)?;
+        v.extend_from_slice(&old.rules()[pos + 1..], GFP_KERNEL)?;
+        Ok(v)
+    });
+    if missing {
+        req.set_error_msg("no rule with this id");
+    }
+    r
+}
+
+fn rule_get(st: &State, req: &Request<'_>) -> Result {
+    let id = need(req, A_RULE_ID, "missing DOCKFW_A_RULE_ID (or use a dump)")?.u32().ok_or(EINVAL)?;
+    let mut m = req.reply(CMD_RULE_GET, 512)?;
+    let found = st.rules.read(|rs| -> Result<bool> {
+        let Some(rs) = rs else { return Ok(false) };
+        let Some(pos) = rs.position(id) else { return Ok(false) };
+        put_rule(&mut m, rs, pos)?;
+        Ok(true)
+    })?;
+    if !found {
+        return req.fail(ENOENT, "no rule with this id");
+    }
+    m.put_u32(A_VERSION, VERSION)?;
+    req.send(m)
+}
+
+fn dump_rules(rs: &Ruleset, dump: &mut Dump<'_>) -> Result<bool> {
+    let mut pos = usize::try_from(*dump.cursor()).unwrap_or(0);
+    while pos < rs.len() {
+        let Some(mut m) = dump.start(CMD_RULE_GET) else { return Ok(true) };
+        if put_rule(&mut m, rs, pos).is_err() {
+            dump.cancel(m);
+            break;
+        }
+        dump.finish(m, rs.generation);
+        pos += 1;
+    }
+    *dump.cursor() = pos as _;
+    Ok(pos < rs.len())
+}
+
+fn replace(st: &State, req: &Request<'_>) -> Result {
+    let phase = need(req, A_PHASE, "missing DOCKFW_A_PHASE")?.u8().ok_or(EINVAL)?;
+    let mut staging = st.staging.lock();
+    let portid = req.portid();
+    match phase {
+        REPLACE_BEGIN => {
+            staging.rules = KVec::new();
+            staging.owner = Some(portid);
+            Ok(())
+        }
+        REPLACE_ABORT => {
+            if staging.owner == Some(portid) {
+                staging.owner = None;
+                staging.rules = KVec::new();
+            }
+            Ok(())
+        }
+        REPLACE_APPEND | REPLACE_COMMIT if staging.owner != Some(portid) => {
+            req.fail(EINVAL, "no replace in progress on this socket (send BEGIN first)")
+        }
+        REPLACE_APPEND => {
+            let list = need(req, A_RULES, "APPEND needs DOCKFW_A_RULES")?;
+            // Parse the whole batch first: a bad rule rejects the batch and
+            // leaves the staged set as it was.
+            let mut batch = KVec::new();
+            for nla in list.nested_iter() {
+                let mut tb = RuleTable::new();
+                let a = tb.parse(nla, req)?;
+                let mut r = rule_from_attrs(&a, req)?;
+                r.id = a.get(RA_ID).and_then(|x| x.u32()).unwrap_or(0);
+                batch.push(r, GFP_KERNEL)?;
+            }
+            if staging.rules.len() + batch.len() > MAX_RULES {
+                return req.fail(ENOSPC, "staged ruleset too large");
+            }
+            staging.rules.extend_from_slice(&batch, GFP_KERNEL)?;
+            Ok(())
+        }
+        REPLACE_COMMIT => {
+            let staged = core::mem::replace(&mut staging.rules, KVec::new());
+            staging.owner = None;
+            let mut dup = false;
+            let r = change(st, |old, _: &mut ()| {
+                let mut v = staged;
+                // Explicit ids must be unique; rules without one get fresh ids.
+                let mut ids: KVec<u32> = KVec::with_capacity(v.len(), GFP_KERNEL)?;
+                for r in v.iter().filter(|r| r.id != 0) {
+                    ids.push(r.id, GFP_KERNEL)?;
+                }
+                ids.sort_unstable();
+                if ids.windows(2).any(|w| w[0] == w[1]) {
+                    dup = true;
+                    return Err(EINVAL);
+                }
+                let mut next = ids.last().map_or(old.next_id, |&m| m.saturating_add(1).max(old.next_id));
+                for r in v.iter_mut().filter(|r| r.id == 0) {
+                    r.id = next;
+                    next = next.checked_add(1).ok_or(ENOSPC)?;
+                }
+                Ok(v)
+            });
+            if dup {
+                req.set_error_msg("duplicate rule id in the replacement set");
+            }
+            r
+        }
+        _ => req.fail(EINVAL, "unknown replace phase"),
+    }
+}
+
+fn stats_get(st: &State, req: &Request<'_>) -> Result {
+    let (rules, gen) = st.rules.read(|rs| rs.map_or((0, 0), |rs| (rs.len() as u32, rs.generation)));
+    let s = st.stats.sum();
+    let mut m = req.reply(CMD_STATS_GET, 256)?;
+    m.put_u32(A_VERSION, VERSION)?;
+    let n = m.nest_start(A_STATS)?;
+    m.put_u32(STATS_RULES, rules)?;
+    m.put_u32(STATS_HOOKED_NETNS, crate::dockfw_hooked_netns() as u32)?;
+    m.put_u32(STATS_GENERATION, gen)?;
+    m.put_u64(STATS_PACKETS, s.packets, STATS_PAD)?;
+    m.put_u64(STATS_MATCHED, s.matched, STATS_PAD)?;
+    m.put_u64(STATS_DROPPED, s.dropped, STATS_PAD)?;
+    m.put_u64(STATS_MALFORMED, s.malformed, STATS_PAD)?;
+    m.nest_end(n);
+    req.send(m)
+}
+
+fn policy_get(st: &State, req: &Request<'_>) -> Result {
+    let mut m = req.reply(CMD_POLICY_GET, 64)?;
+    m.put_u32(A_VERSION, VERSION)?;
+    m.put_u8(A_POLICY, st.policy.load(Ordering::Relaxed))?;
+    req.send(m)
+}
+
+fn policy_set(st: &State, req: &Request<'_>) -> Result {
+    // The policy table already limits the value to accept or drop.
+    let p = need(req, A_POLICY, "missing DOCKFW_A_POLICY")?.u8().ok_or(EINVAL)?;
+    st.policy.store(p, Ordering::Relaxed);
+    Ok(())
+}
+
+// --- rule <-> attributes -------------------------------------------------------
+
+fn addr_of(a: Option<Attr<'_>>) -> Option<Option<Addr>> {
+    let a = a?;
+    let b = a.bytes();
+    Some(match b.len() {
+        4 => Some(Addr::V4([b[0], b[1], b[2], b[3]])),
+        16 => {
+            let mut x = [0u8; 16];
+            x.copy_from_slice(b);
+            Some(Addr::V6(x))
+        }
+        _ => None,
+    })
+}
+
+fn prefix(a: &Attrs<'_>, req: &Request<'_>, addr: u32, len: u32, what: &str) -> Result<Option<Prefix>> {
+    let plen = a.get(len).and_then(|x| x.u8());
+    match addr_of(a.get(addr)) {
+        None if plen.is_some() => req.fail(EINVAL, "prefix length without an address"),
+        None => Ok(None),
+        Some(None) => req.fail(EINVAL, what),
+        Some(Some(ad)) => {
+            let p = Prefix { addr: ad, len: plen.unwrap_or(0) };
+            let p = Prefix { len: plen.unwrap_or(p.max_len()), ..p };
+            if p.len > p.max_len() {
+                return req.fail(EINVAL, "prefix length longer than the address");
+            }
+            Ok(Some(p))
+        }
+    }
+}
+
+fn range(a: &Attrs<'_>, req: &Request<'_>, min: u32, max: u32) -> Result<Option<PortRange>> {
+    match (a.get(min).and_then(|x| x.u16()), a.get(max).and_then(|x| x.u16())) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => req.fail(EINVAL, "port range maximum without a minimum"),
+        (Some(lo), hi) => {
+            let hi = hi.unwrap_or(lo);
+            if lo > hi {
+                return req.fail(EINVAL, "port range minimum above maximum");
+            }
+            Ok(Some(PortRange { min: lo, max: hi }))
+        }
+    }
+}
+
+fn ifmatch(a: &Attrs<'_>, req: &Request<'_>, ty: u32) -> Result<Option<IfMatch>> {
+    match a.get(ty) {
+        None => Ok(None),
+        Some(x) => match x.str().and_then(IfMatch::parse) {
+            Some(m) => Ok(Some(m)),
+            None => req.fail(EINVAL, "bad interface name"),
+        },
+    }
+}
+
+fn rule_from_attrs(a: &Attrs<'_>, req: &Request<'_>) -> Result<Rule> {
+    let mut r = Rule::default();
+    r.action = match a.get(RA_VERDICT).and_then(|x| x.u8()) {
+        Some(VERDICT_ACCEPT) => Action::Accept,
+        Some(VERDICT_DROP) => Action::Drop,
+        Some(VERDICT_LOG) => Action::Log,
+        _ => return req.fail(EINVAL, "rule needs a verdict (DOCKFW_RA_VERDICT)"),
+    };
+    if let Some(p) = a.get(RA_PRIORITY).and_then(|x| x.u32()) {
+        r.priority = p;
+    }
+    if let Some(h) = a.get(RA_HOOKS).and_then(|x| x.u32()) {
+        r.hooks = h as u8;
+    }
+    r.family = match a.get(RA_FAMILY).and_then(|x| x.u8()) {
+        None => None,
+        Some(2) => Some(AddrFamily::Ipv4),
+        Some(10) => Some(AddrFamily::Ipv6),
+        Some(_) => return req.fail(EINVAL, "family must be NFPROTO_IPV4 (2) or NFPROTO_IPV6 (10)"),
+    };
+    r.proto = a.get(RA_PROTO).and_then(|x| x.u8());
+    r.saddr = prefix(a, req, RA_SADDR, RA_SPREFIX, "source address must be 4 or 16 bytes")?;
+    r.daddr = prefix(a, req, RA_DADDR, RA_DPREFIX, "destination address must be 4 or 16 bytes")?;
+    r.orig_daddr = prefix(a, req, RA_ORIG_DADDR, RA_ORIG_DPREFIX, "original destination must be 4 or 16 bytes")?;
+    r.sport = range(a, req, RA_SPORT_MIN, RA_SPORT_MAX)?;
+    r.dport = range(a, req, RA_DPORT_MIN, RA_DPORT_MAX)?;
+    r.orig_dport = range(a, req, RA_ORIG_DPORT_MIN, RA_ORIG_DPORT_MAX)?;
+    r.iif = ifmatch(a, req, RA_IIFNAME)?;
+    r.oif = ifmatch(a, req, RA_OIFNAME)?;
+    r.netns = match (a.get(RA_NETNS).and_then(|x| x.u32()), a.has(RA_NETNS_HOST)) {
+        (Some(_), true) => return req.fail(EINVAL, "netns: give an inode number or host, not both"),
+        (Some(n), false) => NetnsMatch::Inum(n),
+        (None, true) => NetnsMatch::Host,
+        (None, false) => NetnsMatch::Any,
+    };
+    if let Some(c) = a.get(RA_CTSTATE).and_then(|x| x.u32()) {
+        r.ctstate = c as u8;
+    }
+    if let Some(c) = a.get(RA_COMMENT) {
+        if let Err(m) = r.set_comment(c.str().unwrap_or("\u{1}")) {
+            return req.fail(EINVAL, m);
+        }
+    }
+    if let Err(m) = r.validate() {
+        return req.fail(EINVAL, m);
+    }
+    Ok(r)
+}
+
+fn put_prefix(m: &mut Message, p: &Option<Prefix>, addr: u32, len: u32) -> Result {
+    if let Some(p) = p {
+        m.put_bytes(addr, p.addr.bytes())?;
+        m.put_u8(len, p.len)?;
+    }
+    Ok(())
+}
+
+fn put_range(m: &mut Message, r: &Option<PortRange>, min: u32, max: u32) -> Result {
+    if let Some(r) = r {
+        m.put_u16(min, r.min)?;
+        m.put_u16(max, r.max)?;
+    }
+    Ok(())
+}
+
+fn put_if(m: &mut Message, i: &Option<IfMatch>, ty: u32) -> Result {
+    if let Some(i) = i {
+        let mut buf = [0u8; 17];
+        let n = i.name.as_bytes().len();
+        buf[..n].copy_from_slice(i.name.as_bytes());
+        let n = if i.wildcard {
+            buf[n] = b'+';
+            n + 1
+        } else {
+            n
+        };
+        m.put_str(ty, &buf[..n])?;
+    }
+    Ok(())
+}
+
+fn put_rule(m: &mut Message, rs: &Ruleset, pos: usize) -> Result {
+    let r = &rs.rules()[pos];
+    let n = m.nest_start(A_RULE)?;
+    m.put_u32(RA_ID, r.id)?;
+    m.put_u32(RA_PRIORITY, r.priority)?;
+    m.put_u8(
+        RA_VERDICT,
+        match r.action {
+            Action::Accept => VERDICT_ACCEPT,
+            Action::Drop => VERDICT_DROP,
+            Action::Log => VERDICT_LOG,
+        },
+    )?;
+    m.put_u32(RA_HOOKS, u32::from(r.hooks))?;
+    if let Some(f) = r.family {
+        m.put_u8(RA_FAMILY, if f == AddrFamily::Ipv4 { 2 } else { 10 })?;
+    }
+    if let Some(p) = r.proto {
+        m.put_u8(RA_PROTO, p)?;
+    }
+    put_prefix(m, &r.saddr, RA_SADDR, RA_SPREFIX)?;
+    put_prefix(m, &r.daddr, RA_DADDR, RA_DPREFIX)?;
+    put_range(m, &r.sport, RA_SPORT_MIN, RA_SPORT_MAX)?;
+    put_range(m, &r.dport, RA_DPORT_MIN, RA_DPORT_MAX)?;
+    put_if(m, &r.iif, RA_IIFNAME)?;
+    put_if(m, &r.oif, RA_OIFNAME)?;
+    match r.netns {
+        NetnsMatch::Any => {}
+        NetnsMatch::Host => m.put_flag(RA_NETNS_HOST)?,
+        NetnsMatch::Inum(x) => m.put_u32(RA_NETNS, x)?,
+    }
+    if r.ctstate != 0 {
+        m.put_u32(RA_CTSTATE, u32::from(r.ctstate))?;
+    }
+    put_prefix(m, &r.orig_daddr, RA_ORIG_DADDR, RA_ORIG_DPREFIX)?;
+    put_range(m, &r.orig_dport, RA_ORIG_DPORT_MIN, RA_ORIG_DPORT_MAX)?;
+    if !r.comment().is_empty() {
+        m.put_str(RA_COMMENT, r.comment().as_bytes())?;
+    }
+    let (p, b) = rs.counters(pos).sum();
+    m.put_u64(RA_PACKETS, p, RA_PAD)?;
+    m.put_u64(RA_BYTES, b, RA_PAD)?;
+    m.nest_end(n);
+    Ok(())
+}

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Module-wide packet statistics, per CPU so the hooks never share a cache
+//! line, summed on request (`dockfwctl stats`).
+
+use crate::kernel_ext::uapi::{cpu_id, nr_cpu_ids};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
+
+#[repr(align(64))]
+#[derive(Default)]
+pub(crate) struct Slot {
+    pub(crate) packets: AtomicU64,
+    pub(crate) matched: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) malformed: AtomicU64,
+}
+
+pub(crate) struct Stats {
+    slots: KVec<Slot>,
+}
+
+#[derive(Default)]
+pub(crate) struct Sum {
+    pub(crate) packets: u64,
+    pub(crate) matched: u64,
+    pub(crate) dropped: u64,
+    pub(crate) malformed: u64,
+}
+
+impl Stats {
+    pub(crate) fn new() -> Result<Stats> {
+        let n = nr_cpu_ids().max(1);
+        let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(Slot::default(), GFP_KERNEL)?;
+        }
+        Ok(Stats { slots })
+    }
+
+    /// Counts one event in this CPU's slot (atomics: LOCAL_OUT may migrate
+    /// between CPUs). `which` picks the counter.
+    pub(crate) fn count(&self, which: fn(&Slot) -> &AtomicU64) {
+        if let Some(s) = self.slots.get(cpu_id()).or(self.slots.first()) {
+            which(s).fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn sum(&self) -> Sum {
+        let mut s = Sum::default();
+        for x in self.slots.iter() {
+            s.packets += x.packets.load(Ordering::Relaxed);
+            s.matched += x.matched.load(Ordering::Relaxed);
+            s.dropped += x.dropped.load(Ordering::Relaxed);
+            s.malformed += x.malformed.load(Ordering::Relaxed);
+        }
+        s
+    }
+}
