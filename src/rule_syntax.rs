@@ -17,7 +17,8 @@
 //! `forward tcp saddr 172.16.0.0/24 orig-dport 80 accept`.
 //!
 //! Pure `core` code: parsing works on a token iterator, printing on
-//! `core::fmt::Write`, errors carry the index of the offending token.
+//! `core::fmt::Write`, errors carry the index of the offending token (for
+//! a rule that parses but is inconsistent, the index past its last token).
 
 use crate::model::{parse_addr, CtState, Family, Hook};
 use crate::rules::{Action, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
@@ -289,11 +290,8 @@ pub fn write_rule(f: &mut impl fmt::Write, r: &Rule, with_id: bool) -> fmt::Resu
             }
         }
     }
-    let implied = [r.saddr, r.daddr, r.orig_daddr].iter().flatten().next().map(|p| p.addr.family());
     if let Some(fam) = r.family {
-        if implied != Some(fam) {
-            word(f, &if fam == Family::Ipv4 { "ip" } else { "ip6" })?;
-        }
+        word(f, &if fam == Family::Ipv4 { "ip" } else { "ip6" })?;
     }
     if let Some(p) = r.proto {
         match p {

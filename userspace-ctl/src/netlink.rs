@@ -6,19 +6,22 @@
 
 use crate::codec::Attr;
 use crate::uapi::*;
+use crate::codec::attr_str;
 use neli::{
     attr::Attribute,
     consts::{
-        nl::{NlmF, NlmsgerrAttr},
+        genl::{CtrlAttr, CtrlCmd},
+        nl::{GenlId, NlmF, NlmsgerrAttr},
         socket::NlFamily,
     },
-    err::{Nlmsgerr, RouterError},
+    err::{Nlmsgerr, SocketError},
     genl::{Genlmsghdr, GenlmsghdrBuilder, NoUserHeader},
-    nl::NlPayload,
-    router::synchronous::NlRouter,
+    nl::{NlPayload, NlmsghdrBuilder},
+    socket::synchronous::NlSocketHandle,
     types::{Buffer, GenlBuffer},
     utils::Groups,
 };
+use std::cell::Cell;
 
 pub type Msg = Genlmsghdr<u8, u16>;
 
@@ -87,23 +90,22 @@ fn from_nlmsgerr<M>(e: &Nlmsgerr<M>) -> NlError {
     NlError::Kernel { errno: -*e.error(), msg, offset }
 }
 
-fn from_router<T, P>(e: RouterError<T, P>) -> NlError {
-    match e {
-        RouterError::Nlmsgerr(e) => from_nlmsgerr(&e),
-        RouterError::Io(kind) => NlError::Io(std::io::Error::from(kind).to_string()),
-        RouterError::Msg(m) => NlError::Io(m.to_string()),
-        RouterError::De(d) => NlError::Io(format!("malformed reply: {d}")),
-        RouterError::Socket(s) => NlError::Io(s.to_string()),
-        RouterError::BadSeqOrPid(_) => NlError::Io("reply with an unexpected sequence number or port id".into()),
-        RouterError::NoAck => NlError::Io("the kernel sent no acknowledgement".into()),
-        RouterError::UnexpectedAck => NlError::Io("unexpected acknowledgement".into()),
-        RouterError::ClosedChannel => NlError::Io("netlink receive channel closed".into()),
-    }
+fn from_socket(e: SocketError) -> NlError {
+    NlError::Io(e.to_string())
 }
 
+/// A generic-netlink socket bound to the dockfw family. Requests are sent
+/// one at a time and their replies read until the ACK, error or NLMSG_DONE
+/// that ends them.
+///
+/// This uses neli's `NlSocketHandle` rather than its `NlRouter`: in neli
+/// 0.7.5 the router re-types every received error with `Nlmsgerr::to_typed`,
+/// which drops the extended-ACK attributes, so the kernel's message would
+/// be lost. The socket handle parses replies directly and keeps them.
 pub struct Conn {
-    router: NlRouter,
+    sock: NlSocketHandle,
     family: u16,
+    seq: Cell<u32>,
 }
 
 impl Conn {
@@ -114,46 +116,76 @@ impl Conn {
     }
 
     fn open_family(name: &str) -> Result<Conn, NlError> {
-        let (router, _mcast) = NlRouter::connect(NlFamily::Generic, None, Groups::empty()).map_err(from_router)?;
-        router.enable_ext_ack(true).map_err(from_router)?;
-        let family = match router.resolve_genl_family(name) {
-            Ok(id) => id,
-            Err(RouterError::Nlmsgerr(e)) if -*e.error() == libc::ENOENT => {
-                return Err(NlError::NoFamily(strerror(libc::ENOENT)));
-            }
-            Err(RouterError::Msg(m)) => return Err(NlError::NoFamily(m.to_string())),
-            Err(e) => return Err(from_router(e)),
+        let sock = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty()).map_err(from_socket)?;
+        sock.enable_ext_ack(true).map_err(from_socket)?;
+        let mut conn = Conn { sock, family: u16::from(GenlId::Ctrl), seq: Cell::new(1) };
+        let reply = conn.transact(
+            u16::from(GenlId::Ctrl),
+            u8::from(CtrlCmd::Getfamily),
+            2,
+            vec![attr_str(u16::from(CtrlAttr::FamilyName), name)],
+            false,
+        );
+        let msgs = match reply {
+            Ok(m) => m,
+            Err(NlError::Kernel { errno: libc::ENOENT, .. }) => return Err(NlError::NoFamily(strerror(libc::ENOENT))),
+            Err(e) => return Err(e),
         };
-        Ok(Conn { router, family })
+        conn.family = msgs
+            .iter()
+            .find_map(|m| find(m, u16::from(CtrlAttr::FamilyId)))
+            .and_then(|a| a.payload().as_ref().try_into().ok())
+            .map(u16::from_ne_bytes)
+            .ok_or_else(|| NlError::NoFamily("no family id in the controller's reply".into()))?;
+        Ok(conn)
     }
 
-    /// Sends one request and returns the payloads of its replies. With
-    /// `dump`, the request is a NLM_F_DUMP and every message of the
-    /// multipart reply is returned; otherwise it carries NLM_F_ACK and the
-    /// kernel's ACK (or error) ends it.
-    pub fn request(&self, cmd: u8, attrs: Vec<Attr>, dump: bool) -> Result<Vec<Msg>, NlError> {
+    fn transact(&self, nl_type: u16, cmd: u8, version: u8, attrs: Vec<Attr>, dump: bool) -> Result<Vec<Msg>, NlError> {
         let hdr = GenlmsghdrBuilder::<u8, u16, NoUserHeader>::default()
             .cmd(cmd)
-            .version(DOCKFW_GENL_VERSION as u8)
+            .version(version)
             .attrs(attrs.into_iter().collect::<GenlBuffer<u16, Buffer>>())
             .build()
             .map_err(|e| NlError::Io(e.to_string()))?;
-        let flags = if dump { NlmF::DUMP } else { NlmF::ACK };
-        let recv = self
-            .router
-            .send::<u16, Msg, u16, Msg>(self.family, flags, NlPayload::Payload(hdr))
-            .map_err(from_router)?;
+        let seq = self.seq.get();
+        self.seq.set(seq.wrapping_add(1));
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(nl_type)
+            .nl_flags(NlmF::REQUEST | if dump { NlmF::DUMP } else { NlmF::ACK })
+            .nl_seq(seq)
+            .nl_pid(self.sock.pid())
+            .nl_payload(NlPayload::Payload(hdr))
+            .build()
+            .map_err(|e| NlError::Io(e.to_string()))?;
+        self.sock.send(&msg).map_err(from_socket)?;
         let mut out = Vec::new();
-        for m in recv {
-            let m = m.map_err(from_router)?;
-            match m.nl_payload() {
-                NlPayload::Payload(p) => out.push(p.clone()),
-                NlPayload::Err(e) => return Err(from_nlmsgerr(e)),
-                NlPayload::DumpExtAck(e) if *e.error() != 0 => return Err(from_nlmsgerr(e)),
-                NlPayload::Ack(_) | NlPayload::DumpExtAck(_) | NlPayload::Empty => {}
+        loop {
+            let (iter, _) = self.sock.recv::<u16, Msg>().map_err(from_socket)?;
+            for m in iter {
+                let m = m.map_err(|e| NlError::Io(format!("malformed reply: {e}")))?;
+                if *m.nl_seq() != seq {
+                    continue; // a late reply to an earlier request
+                }
+                match m.nl_payload() {
+                    NlPayload::Payload(p) => out.push(p.clone()),
+                    NlPayload::Err(e) => return Err(from_nlmsgerr(e)),
+                    NlPayload::DumpExtAck(e) if *e.error() != 0 => return Err(from_nlmsgerr(e)),
+                    NlPayload::Ack(_) | NlPayload::DumpExtAck(_) => return Ok(out),
+                    NlPayload::Empty => {}
+                }
+                if *m.nl_type() == libc::NLMSG_DONE as u16 {
+                    return Ok(out);
+                }
             }
         }
-        Ok(out)
+    }
+
+    /// Sends one dockfw request and returns the payloads of its replies.
+    /// With `dump`, the request is a NLM_F_DUMP and every message of the
+    /// multipart reply is returned; otherwise it carries NLM_F_ACK and the
+    /// kernel's ACK (or error) ends it.
+    pub fn request(&self, cmd: u8, attrs: Vec<Attr>, dump: bool) -> Result<Vec<Msg>, NlError> {
+        self.transact(self.family, cmd, DOCKFW_GENL_VERSION as u8, attrs, dump)
     }
 }
 
@@ -165,8 +197,6 @@ pub fn find(m: &Msg, ty: u16) -> Option<&Attr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{attr, attr_str};
-    use neli::consts::genl::{CtrlAttr, CtrlCmd};
 
     /// Exercises the request paths against the kernel's own `nlctrl`
     /// family, which every Linux kernel has (skipped where netlink sockets
@@ -184,12 +214,6 @@ mod tests {
         let get = u8::from(CtrlCmd::Getfamily);
         let name = u16::from(CtrlAttr::FamilyName);
         let id = u16::from(CtrlAttr::FamilyId);
-        let e0 = conn.request(get, vec![attr_str(name, "no-such-family-xyz")], false);
-        eprintln!("first: {e0:?}");
-        let e0 = conn.request(get, vec![attr(name, b"no-such-family-xyz".to_vec())], false);
-        eprintln!("nonul: {e0:?}");
-        eprintln!("resolve: {:?}", conn.router.resolve_genl_family("no-such-family-xyz"));
-        eprintln!("open: {:?}", Conn::open_family("no-such-family-xyz").err());
         // A do request with a reply, then the ACK.
         let msgs = conn.request(get, vec![attr_str(name, "nlctrl")], false).unwrap();
         assert_eq!(msgs.len(), 1);
@@ -198,17 +222,20 @@ mod tests {
         let all = conn.request(get, vec![], true).unwrap();
         assert!(all.iter().any(|m| find(m, name).is_some_and(|a| a.payload().as_ref() == b"nlctrl\0")));
         // An error ACK: unknown family.
-        let e = conn.request(get, vec![attr_str(name, "no-such-family-xyz")], false).unwrap_err();
+        let e = conn.request(get, vec![attr_str(name, "no-such-fam")], false).unwrap_err();
         assert!(matches!(e, NlError::Kernel { errno: libc::ENOENT, .. }), "{e:?}");
-        // Strict validation failure: the extended ACK message is picked up.
-        let e = conn.request(get, vec![attr(id, vec![1])], false).unwrap_err();
+        // Policy validation failure (a name longer than GENL_NAMSIZ): the
+        // extended ACK message and attribute offset are picked up.
+        let e = conn.request(get, vec![attr_str(name, "a-family-name-too-long-for-genl")], false).unwrap_err();
         match e {
-            NlError::Kernel { errno: libc::EINVAL, msg, .. } => {
+            NlError::Kernel { errno: libc::EINVAL, msg, offset } => {
                 assert!(msg.is_some_and(|m| !m.is_empty()), "extack message expected");
+                // nlmsghdr (16) + genlmsghdr (4): the first attribute.
+                assert_eq!(offset, Some(20));
             }
             e => panic!("{e:?}"),
         }
         // A missing family is reported as such.
-        assert!(matches!(Conn::open_family("no-such-family-xyz"), Err(NlError::NoFamily(_))));
+        assert!(matches!(Conn::open_family("no-such-fam"), Err(NlError::NoFamily(_))));
     }
 }

@@ -19,3 +19,5 @@ pub mod rule_syntax;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod rules_tests;

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Tests of the rule matcher, its index, and the rule language.
+
+use crate::model::*;
+use crate::packet::*;
+use crate::rule_syntax::*;
+use crate::rules::*;
+use std::format;
+use std::string::String;
+use std::vec::Vec;
+
+fn v4(s: &str) -> Addr {
+    parse_addr(s).unwrap()
+}
+
+fn tcp_pkt(src: &str, sport: u16, dst: &str, dport: u16) -> Packet {
+    Packet {
+        family: Family::Ipv4,
+        proto: IPPROTO_TCP,
+        saddr: v4(src),
+        daddr: v4(dst),
+        ip_id: 0,
+        l4: L4::Tcp { sport, dport, flags: 2 },
+    }
+}
+
+fn ctx<'a>(hook: Hook, pkt: &'a Packet, ct: Option<&'a CtOrig>) -> Ctx<'a> {
+    Ctx { hook, pkt, ct, iif: IfName::new("veth-ext"), oif: IfName::new("docker0"), netns: 4026531840, host: true }
+}
+
+fn rule(text: &str) -> Rule {
+    parse_rule(text.split_whitespace()).unwrap_or_else(|e| panic!("{text:?}: {e:?}"))
+}
+
+/// The conntrack entry of `ext:40000 -> host:80` DNATed to 172.17.0.2:8080.
+fn dnat_ct(src: &str) -> CtOrig {
+    CtOrig {
+        state: CtState::New,
+        reply: false,
+        dnat: true,
+        proto: 6,
+        src: v4(src),
+        dst: v4("10.0.0.1"),
+        sport: 40000,
+        dport: 80,
+    }
+}
+
+#[test]
+fn prefixes() {
+    let p = parse_prefix("172.16.0.0/24").unwrap();
+    assert!(p.contains(&v4("172.16.0.77")));
+    assert!(!p.contains(&v4("172.16.1.1")));
+    assert!(!p.contains(&parse_addr("::1").unwrap()));
+    let odd = parse_prefix("10.0.0.0/9").unwrap();
+    assert!(odd.contains(&v4("10.127.255.255")) && !odd.contains(&v4("10.128.0.0")));
+    assert!(parse_prefix("0.0.0.0/0").unwrap().contains(&v4("1.2.3.4")));
+    let v6 = parse_prefix("fd00:1::/33").unwrap();
+    assert!(v6.contains(&parse_addr("fd00:1:7fff::1").unwrap()));
+    assert!(!v6.contains(&parse_addr("fd00:1:8000::1").unwrap()));
+    assert_eq!(format!("{}", parse_prefix("10.1.2.3/8").unwrap().normalized().addr), "10.0.0.0");
+    for bad in ["10.0.0.0/33", "10.0.0.0/", "::/129", "x/8", "10.0.0.0/-1"] {
+        assert!(parse_prefix(bad).is_none(), "{bad}");
+    }
+}
+
+#[test]
+fn orig_dport_holds_on_the_dnat_forward_path() {
+    // What FORWARD sees after Docker's DNAT: the container's address and port.
+    let pkt = tcp_pkt("172.16.0.5", 40000, "172.17.0.2", 8080);
+    let allowed = dnat_ct("172.16.0.5");
+    let r = rule("forward tcp saddr 172.16.0.0/24 orig-dport 80 accept");
+    assert!(r.matches(&ctx(Hook::Forward, &pkt, Some(&allowed))));
+    // A plain dport 80 rule, like `iptables --dport 80`, does not see it.
+    assert!(!rule("forward tcp dport 80 accept").matches(&ctx(Hook::Forward, &pkt, Some(&allowed))));
+    // Another published port does not match.
+    let mut other = allowed;
+    other.dport = 81;
+    assert!(!r.matches(&ctx(Hook::Forward, &pkt, Some(&other))));
+    // Without conntrack (PRE_ROUTING at NF_IP_PRI_FIRST, before conntrack
+    // and NAT), the packet's own destination is the original one.
+    let pre = tcp_pkt("172.16.0.5", 40000, "10.0.0.1", 80);
+    assert!(rule("tcp orig-dport 80 orig-daddr 10.0.0.1 accept").matches(&ctx(Hook::PreRouting, &pre, None)));
+    // Reply-direction packets carry the flow's original tuple in reverse:
+    // they are not "to port 80".
+    let mut reply = allowed;
+    reply.reply = true;
+    let back = tcp_pkt("172.17.0.2", 8080, "172.16.0.5", 40000);
+    assert!(!rule("orig-dport 80 accept").matches(&ctx(Hook::Forward, &back, Some(&reply))));
+}
+
+#[test]
+fn each_match_field() {
+    let pkt = tcp_pkt("10.0.0.2", 40000, "172.17.0.2", 8080);
+    let c = ctx(Hook::Forward, &pkt, None);
+    for (text, want) in [
+        ("accept", true),
+        ("forward accept", true),
+        ("input output accept", false),
+        ("ip accept", true),
+        ("ip6 accept", false),
+        ("udp accept", false),
+        ("tcp sport 40000 accept", true),
+        ("tcp sport 1-39999 accept", false),
+        ("tcp dport 8000-9000 accept", true),
+        ("saddr 10.0.0.0/8 accept", true),
+        ("daddr 10.0.0.0/8 accept", false),
+        ("iif veth-ext accept", true),
+        ("iif veth+ accept", true),
+        ("iif veth accept", false),
+        ("oif docker0 accept", true),
+        ("oif eth+ accept", false),
+        ("netns host accept", true),
+        ("netns 4026532000 accept", false),
+        ("netns 4026531840 accept", true),
+        ("ct untracked accept", true),
+        ("ct new,established accept", false),
+    ] {
+        assert_eq!(rule(text).matches(&c), want, "{text}");
+    }
+    // Ports never match a packet without ports.
+    let ping = Packet { l4: L4::Icmp { ty: 8, code: 0, id: 1 }, proto: 1, ..pkt };
+    assert!(!rule("dport 8080 accept").matches(&ctx(Hook::Forward, &ping, None)));
+    // A container namespace is not the host.
+    let c2 = Ctx { host: false, netns: 4026532086, ..ctx(Hook::LocalIn, &pkt, None) };
+    assert!(!rule("netns host accept").matches(&c2));
+    assert!(rule("netns 4026532086 accept").matches(&c2));
+}
+
+struct Indexed {
+    rules: Vec<Rule>,
+    keys: Vec<u64>,
+    wild: Vec<u32>,
+}
+
+fn index(mut rules: Vec<Rule>) -> Indexed {
+    sort_rules(&mut rules);
+    let (nk, nw) = index_sizes(&rules);
+    let (mut keys, mut wild) = (std::vec![0u64; nk], std::vec![0u32; nw]);
+    build_index(&rules, &mut keys, &mut wild);
+    Indexed { rules, keys, wild }
+}
+
+impl Indexed {
+    fn table(&self) -> Table<'_> {
+        Table { rules: &self.rules, keys: &self.keys, wild: &self.wild }
+    }
+}
+
+#[test]
+fn evaluation_order_priority_then_id_and_log_goes_on() {
+    let mut a = rule("tcp dport 8080 drop");
+    a.id = 1;
+    let mut b = rule("tcp dport 8080 prio 10 accept");
+    b.id = 2;
+    let mut l = rule("saddr 10.0.0.0/8 prio 5 log");
+    l.id = 3;
+    let t = index(std::vec![a, b, l]);
+    let pkt = tcp_pkt("10.0.0.2", 1, "172.17.0.2", 8080);
+    let mut logged = Vec::new();
+    let pos = t.table().eval(&ctx(Hook::Forward, &pkt, None), |p| logged.push(t.rules[p].id)).unwrap();
+    assert_eq!(t.rules[pos].id, 2, "prio 10 comes before the default 1000");
+    assert_eq!(logged, [3], "the log rule (prio 5) logs and evaluation continues");
+}
+
+/// A tiny deterministic PRNG (xorshift64*), so the property test needs no crate.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn random_rule(g: &mut Rng, id: u32) -> Rule {
+    let mut r = Rule { id, priority: g.below(4) as u32 * 10, ..Default::default() };
+    r.action = [Action::Accept, Action::Drop, Action::Log][g.below(3) as usize];
+    if g.below(3) == 0 {
+        r.hooks = (g.below(31) + 1) as u8;
+    }
+    let port = |g: &mut Rng| [80u16, 8080, 443, 22, 53][g.below(5) as usize];
+    if g.below(2) == 0 {
+        r.proto = Some([6, 17][g.below(2) as usize]);
+    }
+    match g.below(4) {
+        0 => {
+            let p = port(g);
+            r.dport = Some(PortRange { min: p, max: p });
+        }
+        1 => r.dport = Some(PortRange { min: 20, max: 100 }),
+        _ => {}
+    }
+    if g.below(3) == 0 {
+        let p = port(g);
+        r.orig_dport = Some(PortRange { min: p, max: p });
+    }
+    if g.below(3) == 0 {
+        r.saddr = Some(Prefix { addr: Addr::V4([10, g.below(2) as u8, 0, 0]), len: 16 });
+    }
+    if g.below(5) == 0 {
+        r.ctstate = (g.below(15) + 1) as u8;
+    }
+    r
+}
+
+#[test]
+fn index_decides_exactly_like_a_linear_scan() {
+    let mut g = Rng(0x5eed);
+    let mut decided = 0;
+    for round in 0..300 {
+        let n = 1 + g.below(if round % 10 == 0 { 400 } else { 30 }) as u32;
+        let t = index((1..=n).map(|id| random_rule(&mut g, id)).collect());
+        for _ in 0..50 {
+            let ports = [80u16, 8080, 443, 22, 53, 9999];
+            let pkt = Packet {
+                family: Family::Ipv4,
+                proto: [6u8, 17][g.below(2) as usize],
+                saddr: Addr::V4([10, g.below(3) as u8, 1, 1]),
+                daddr: Addr::V4([172, 17, 0, 2]),
+                ip_id: 0,
+                l4: L4::Udp { sport: 1234, dport: ports[g.below(6) as usize] },
+            };
+            let ct = CtOrig {
+                state: [CtState::New, CtState::Established][g.below(2) as usize],
+                reply: g.below(4) == 0,
+                dnat: true,
+                proto: pkt.proto,
+                src: pkt.saddr,
+                dst: Addr::V4([10, 0, 0, 1]),
+                sport: 1234,
+                dport: ports[g.below(6) as usize],
+            };
+            let hook = Hook::ALL[g.below(5) as usize];
+            let c = ctx(hook, &pkt, if g.below(2) == 0 { Some(&ct) } else { None });
+            let (mut l1, mut l2) = (Vec::new(), Vec::new());
+            let a = t.table().eval(&c, |p| l1.push(p));
+            let b = t.table().eval_linear(&c, |p| l2.push(p));
+            assert_eq!(a, b, "round {round}: index and scan disagree");
+            assert_eq!(l1, l2, "round {round}: log rules differ");
+            decided += a.is_some() as u32;
+        }
+    }
+    // The random rules must actually decide a good share of packets, or the
+    // comparison above proves little.
+    assert!(decided > 3000, "only {decided} of 15000 packets were decided by a rule");
+}
+
+#[test]
+fn syntax_round_trips() {
+    for text in [
+        "forward tcp saddr 172.16.0.0/24 orig-dport 80 accept",
+        "tcp dport 8080 drop",
+        "prerouting input udp sport 1000-2000 dport 53 log",
+        "ip6 icmpv6 daddr fd00::/64 accept",
+        "proto 132 drop",
+        "iif veth+ oif docker0 netns host ct new,related orig-daddr 10.0.0.1 orig-dport 80-81 prio 7 comment web-allow accept",
+        "saddr fd00::2 netns 4026532086 drop",
+    ] {
+        let r = rule(text);
+        let mut out = String::new();
+        write_rule(&mut out, &r, false).unwrap();
+        assert_eq!(out, text, "canonical text");
+        assert_eq!(rule(&out), r);
+    }
+    // With an id: the form `save` writes and `restore` reads.
+    let mut r = rule("tcp dport 80 accept");
+    r.id = 42;
+    let s = format!("{}", RuleText(&r));
+    assert_eq!(s, "id 42 tcp dport 80 accept");
+    assert_eq!(rule(&s), r);
+    // Host bits are cleared when printed.
+    let mut out = String::new();
+    write_rule(&mut out, &rule("saddr 10.1.2.3/8 accept"), false).unwrap();
+    assert_eq!(out, "saddr 10.0.0.0/8 accept");
+}
+
+#[test]
+fn syntax_errors_point_at_the_token() {
+    let cases: &[(&str, usize, &str)] = &[
+        ("tcp dport 99999 accept", 2, "not a port"),
+        ("tcp dport accept", 2, "not a port"),
+        ("frobnicate accept", 0, "unknown keyword"),
+        ("tcp dport 80", 3, "missing action"),
+        ("accept drop", 1, "exactly one action"),
+        ("saddr 10.0.0.0/40 accept", 1, "not an address"),
+        ("tcp tcp accept", 1, "already given"),
+        ("icmp dport 80 accept", 4, "ports only exist"),
+        ("saddr 10.0.0.1 daddr ::1 accept", 5, "different families"),
+        ("dport 90-80 accept", 1, "not a port"),
+        ("netns 0 accept", 1, "netns takes"),
+        ("ct bogus accept", 1, "ct states"),
+        ("iif waytoolongname0123 accept", 1, "not an interface"),
+        ("comment", 1, "comment word expected"),
+        ("forward forward accept", 1, "hook named twice"),
+    ];
+    for &(text, tok, msg) in cases {
+        let e = parse_rule(text.split_whitespace()).unwrap_err();
+        assert_eq!(e.token, tok, "{text:?}: {e:?}");
+        assert!(e.msg.contains(msg), "{text:?}: {:?} should mention {msg:?}", e.msg);
+    }
+}
