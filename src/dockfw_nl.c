@@ -43,9 +43,12 @@ static const struct nla_policy dockfw_rule_policy[DOCKFW_RA_MAX + 1] = {
 	[DOCKFW_RA_ORIG_DPORT_MIN]	= { .type = NLA_U16 },
 	[DOCKFW_RA_ORIG_DPORT_MAX]	= { .type = NLA_U16 },
 	[DOCKFW_RA_COMMENT]		= { .type = NLA_NUL_STRING, .len = 63 },
-	[DOCKFW_RA_PACKETS]		= { .type = NLA_REJECT },
-	[DOCKFW_RA_BYTES]		= { .type = NLA_REJECT },
-	[DOCKFW_RA_PAD]			= { .type = NLA_REJECT },
+	[DOCKFW_RA_PACKETS]		= { .type = NLA_REJECT,
+					    .reject_message = "counters are reply-only" },
+	[DOCKFW_RA_BYTES]		= { .type = NLA_REJECT,
+					    .reject_message = "counters are reply-only" },
+	[DOCKFW_RA_PAD]			= { .type = NLA_REJECT,
+					    .reject_message = "padding is reply-only" },
 };
 
 static const struct nla_policy dockfw_genl_policy[DOCKFW_A_MAX + 1] = {
@@ -54,7 +57,8 @@ static const struct nla_policy dockfw_genl_policy[DOCKFW_A_MAX + 1] = {
 	[DOCKFW_A_RULE_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[DOCKFW_A_POLICY]	= NLA_POLICY_MAX(NLA_U8, DOCKFW_VERDICT_DROP),
 	[DOCKFW_A_PHASE]	= NLA_POLICY_MAX(NLA_U8, DOCKFW_REPLACE_ABORT),
-	[DOCKFW_A_STATS]	= { .type = NLA_REJECT },
+	[DOCKFW_A_STATS]	= { .type = NLA_REJECT,
+				    .reject_message = "stats are reply-only" },
 	[DOCKFW_A_RULES]	= NLA_POLICY_NESTED_ARRAY(dockfw_rule_policy),
 };
 

@@ -222,12 +222,222 @@ def trace_ratelimit(g):
     expect(len(g.events) == 20, f"{len(g.events)} trace lines in all, want only the flood's 20")
 
 
+# --- filtering --------------------------------------------------------------
+
+def ctl(g, name):
+    """(exit code, stdout, stderr) of a `ctl NAME ...` call in the guest."""
+    rc = int(g.fact("ctl_rc:" + name))
+    out = g.facts.get("ctl_out:" + name, "").replace("\x1e", "\n")
+    err = g.facts.get("ctl_err:" + name, "").replace("\x1e", "\n")
+    return rc, out, err
+
+
+def ctl_ok(g, name):
+    rc, out, err = ctl(g, name)
+    expect(rc == 0, f"dockfwctl ({name}) failed with {rc}: {err.strip()}")
+    return out
+
+
+def ctl_json(g, name):
+    import json
+    out = ctl_ok(g, name)
+    try:
+        return json.loads(out)
+    except ValueError as e:
+        raise CheckFailed(f"dockfwctl ({name}) printed no JSON ({e}): {out[:200]!r}")
+
+
+def expect_blocked(g, name):
+    o = g.outcome(name)
+    expect(o == "OUTCOME timeout", f"{name}: expected the connection to be dropped (timeout), got {o!r}")
+
+
+def rule_by_id(rules, rid):
+    for r in rules:
+        if r.get("id") == rid:
+            return r
+    raise CheckFailed(f"rule {rid} not in the list: {rules}")
+
+
+def added_id(g, name):
+    import re as _re
+    m = _re.search(r"added rule (\d+)", ctl_ok(g, name))
+    expect(m is not None, f"dockfwctl add ({name}) did not report the new rule id")
+    return int(m.group(1))
+
+
+def filter_published_port(g):
+    # The classic mistake: the INPUT rule on port 80 never sees the packet.
+    expect_ok(g, "iptables_from_ext", "c1")
+    allow, deny = added_id(g, "allow"), added_id(g, "deny")
+    expect_ok(g, "allowed", "c1")
+    expect("172.16.0.2" in g.outcome("allowed"), "the allowed client is not who c1 saw")
+    expect_blocked(g, "refused")
+    # Docker keeps working: container to container, host to container,
+    # container outbound through MASQUERADE (ext sees the host address).
+    expect_ok(g, "c1_to_c2", "c2")
+    expect_ok(g, "host_to_c1", "c1")
+    expect_ok(g, "c1_outbound", "ext")
+    expect("10.0.0.1" in g.outcome("c1_outbound"), "outbound traffic was not masqueraded")
+    # Where it was decided: FORWARD, after DNAT, on the original port.
+    drop = g.find("the refused SYN dropped at FORWARD", hook="FORWARD", verdict="drop",
+                  src=lambda s: s.startswith("10.0.0.2:"))
+    expect(drop.rule == str(deny), f"dropped by rule {drop.rule}, want {deny}")
+    expect(drop.dst == "172.17.0.2:8080", f"the dropped packet was going to {drop.dst}")
+    expect(drop.orig is not None and drop.orig.endswith("->10.0.0.1:80"), f"orig tuple {drop.orig}")
+    reached = [e for e in g.events if e.ns == "c1" and e.src.startswith("10.0.0.2:")]
+    expect(not reached, f"the refused client reached c1: {reached[:2]}")
+    acc = g.find("the allowed SYN at FORWARD", hook="FORWARD", verdict="accept",
+                 src=lambda s: s.startswith("172.16.0.2:"), flags="S")
+    expect(acc.rule == str(allow), f"allowed by rule {acc.rule}, want {allow}")
+    rules = ctl_json(g, "list")
+    expect(len(rules) == 2, f"{len(rules)} rules listed, want 2")
+    expect(rule_by_id(rules, deny)["packets"] >= 1, "the deny rule counted no packet")
+    expect(rule_by_id(rules, allow)["packets"] >= 3, "the allow rule counted fewer packets than a TCP exchange")
+
+
+def filter_userland_proxy(g):
+    expect_ok(g, "before_rules", "c1")
+    expect("172.17.0.1" in g.outcome("before_rules"), "the connection did not go through the host proxy")
+    allow, deny = added_id(g, "allow"), added_id(g, "deny")
+    expect_ok(g, "allowed", "c1")
+    expect_blocked(g, "refused")
+    expect_ok(g, "published_still_open", "c1")
+    drop = g.find("the refused SYN dropped at LOCAL_IN", hook="LOCAL_IN", verdict="drop",
+                  src=lambda s: s.startswith("10.0.0.2:"))
+    expect(drop.ns == "init" and drop.dst == "10.0.0.1:80" and drop.rule == str(deny),
+           f"drop at {drop.ns} {drop.dst} by rule {drop.rule}")
+    acc = g.find("the allowed SYN at LOCAL_IN", hook="LOCAL_IN", verdict="accept",
+                 src=lambda s: s.startswith("172.16.0.2:"), flags="S")
+    expect(acc.rule == str(allow), f"allowed by rule {acc.rule}, want {allow}")
+
+
+def filter_bridge(g):
+    host_rule = added_id(g, "host_fwd")
+    expect_ok(g, "nf_off_c1_to_c2", "c2")
+    expect_blocked(g, "nf_on_c1_to_c2")
+    expect_ok(g, "nf_on_c2_to_c1", "c1")
+    on = g.parse_events(g.dmesg_after("brnf-on"))
+    drops = [e for e in on if e.verdict == "drop"]
+    expect(drops and all((e.ns, e.hook, e.rule) == ("init", "FORWARD", str(host_rule)) for e in drops),
+           f"with br_netfilter on, drops should be init FORWARD by rule {host_rule}: {drops[:3]}")
+    c2_rule = added_id(g, "c2_only")
+    expect_blocked(g, "ns_c1_to_c2")
+    expect_ok(g, "ns_c2_to_c1", "c1")
+    expect_ok(g, "ns_ext_to_c1", "c1")
+    d = g.find("the drop in c2's LOCAL_IN", hook="LOCAL_IN", verdict="drop", rule=str(c2_rule))
+    expect(d.ns == "c2", f"the namespace-scoped rule dropped in {d.ns}")
+
+
+def filter_replace_counters(g):
+    expect(g.fact("udp_received") == "RECEIVED 200", f"udp: {g.fact('udp_received')}")
+    rules = ctl_json(g, "counters")
+    expect(len(rules) == 1, f"{len(rules)} rules")
+    # 200 datagrams of 64 bytes: each counted once (LOCAL_IN in c2), with
+    # the IP length 20 + 8 + 64.
+    expect((rules[0]["packets"], rules[0]["bytes"]) == (200, 200 * 92),
+           f"counters {rules[0]['packets']} packets / {rules[0]['bytes']} bytes, want 200 / {200 * 92}")
+    expect(g.fact("replace_failures") == "0", f"{g.fact('replace_failures')} replaces failed")
+    before, after = ctl_json(g, "stats_before"), ctl_json(g, "stats_after")
+    expect(after["packets"] - before["packets"] > 500, "no real traffic flowed during the replaces")
+    expect(after["dropped"] == before["dropped"],
+           f"{after['dropped'] - before['dropped']} datagrams dropped during atomic replaces")
+    expect(after["generation"] - before["generation"] == 50, "50 replaces should bump the generation by 50")
+    saved = ctl_ok(g, "after_replace")
+    body = [l for l in saved.splitlines() if l and not l.startswith("#")]
+    expect(len(body) == 2 and not any("comment B" in l for l in body), f"set A expected last, saved:\n{saved}")
+    expect(g.fact("big_ids") == "10000", f"list --json showed {g.fact('big_ids')} rules, want 10000")
+    expect(g.fact("big_saved") == "10000", f"save printed {g.fact('big_saved')} rules")
+    first, last = g.fact("big_first_last").strip("|").split("|")
+    expect(first.endswith("tcp dport 20000 comment r0 accept") and last.endswith("tcp dport 29999 comment r9999 accept"),
+           f"dump order: first {first!r} last {last!r}")
+    expect(ctl_json(g, "stats_big")["rules"] == 10000, "stats does not count 10000 rules")
+    expect(ctl_json(g, "empty") == [], "flush left rules behind")
+    expect(ctl_json(g, "stats_empty")["rules"] == 0, "stats counts rules after flush")
+
+
+BAD_INPUT = {
+    # name: (errno, words of the extended-ack message; None = any message)
+    "add_no_rule": (22, "missing DOCKFW_A_RULE"),
+    "add_no_verdict": (22, "needs a verdict"),
+    "add_unknown_top": (22, "Unknown attribute type"),
+    "add_unknown_nested": (22, "Unknown attribute type"),
+    "add_verdict_range": (34, "integer out of range"),
+    "add_hooks_zero": (34, "integer out of range"),
+    "add_hooks_range": (34, "integer out of range"),
+    "add_saddr_short": (34, "binary attribute size out of range"),
+    "add_saddr_long": (34, "binary attribute size out of range"),
+    "add_saddr_5": (22, "must be 4 or 16 bytes"),
+    "add_prefix_no_addr": (22, "prefix length without an address"),
+    "add_prefix_too_long": (22, "prefix length longer"),
+    "add_port_wrong_type": (22, "invalid attribute length"),
+    "add_port_max_only": (22, "maximum without a minimum"),
+    "add_port_inverted": (22, "minimum above maximum"),
+    "add_ports_icmp": (22, "ports only exist"),
+    "add_ifname_long": (22, None),
+    "add_netns_both": (22, "not both"),
+    "add_counter_in_req": (22, "counters are reply-only"),
+    "add_with_id": (22, "assigned by the kernel"),
+    "add_comment_space": (22, "comment must be"),
+    "add_rule_not_nested": (22, "NLA_F_NESTED is missing"),
+    "del_missing": (2, "no rule with this id"),
+    "del_zero": (34, "integer out of range"),
+    "del_no_id": (22, "missing DOCKFW_A_RULE_ID"),
+    "get_missing": (2, "no rule with this id"),
+    "policy_log": (34, "integer out of range"),
+    "policy_missing": (22, "missing DOCKFW_A_POLICY"),
+    "replace_no_phase": (22, "missing DOCKFW_A_PHASE"),
+    "replace_bad_phase": (34, "integer out of range"),
+    "commit_no_begin": (22, "no replace in progress"),
+    "append_no_begin": (22, "no replace in progress"),
+    "unknown_cmd": (95, None),
+    "nobody_stats": (1, None),
+    "nobody_add": (1, None),
+    "nobody_flush": (1, None),
+    "replace_bad_batch": (34, "integer out of range"),
+}
+
+
+def filter_bad_input(g):
+    errors = []
+    for name, (errno, words) in BAD_INPUT.items():
+        got = g.fact("nl:" + name)
+        m = re.match(r"NLERR (\d+) ?(.*)$", got)
+        if not m or int(m.group(1)) != errno or (words and words not in m.group(2)):
+            errors.append(f"{name}: got {got!r}, want errno {errno}" + (f" with {words!r}" if words else ""))
+    for name in ["replace_begin", "replace_abort"]:
+        if g.fact("nl:" + name) != "NLOK":
+            errors.append(f"{name}: {g.fact('nl:' + name)!r}, want NLOK")
+    expect(not errors, "bad input not refused as expected:\n  " + "\n  ".join(errors))
+    expect(g.fact("unchanged_mid") == "yes", "a rejected replace batch changed the live rules")
+    expect(g.fact("unchanged") == "yes", "rejected requests changed the rules; now:\n" + g.fact("saved_after"))
+    saved = g.fact("saved_after")
+    expect("tcp dport 8081 comment keep accept" in saved and "input saddr 10.9.0.0/16 drop" in saved,
+           f"the seeded rules are not intact: {saved}")
+    rc, _, err = ctl(g, "parse_error")
+    expect(rc == 2 and "not a port" in err and "^" in err, f"parse error: rc {rc}, {err!r}")
+    rc, _, err = ctl(g, "missing_action")
+    expect(rc == 2 and "missing action" in err, f"missing action: rc {rc}, {err!r}")
+    rc, _, err = ctl(g, "del_missing")
+    expect(rc == 1 and "no rule with this id" in err, f"del of a missing rule: rc {rc}, {err!r}")
+    expect(g.fact("ctl_rc:nobody_list") == "4", f"unprivileged dockfwctl exited {g.fact('ctl_rc:nobody_list')}, want 4")
+    expect(g.fact("ctl_rc:in_container") == "3", f"dockfwctl in a container netns exited {g.fact('ctl_rc:in_container')}, want 3")
+    rc, _, err = ctl(g, "restore_bad")
+    expect(rc == 2 and "/tmp/badfile:2:" in err, f"bad restore file: rc {rc}, {err!r}")
+    expect_ok(g, "still_filtering", "c1")
+
+
 CHECKS = {
     "trace_dnat": trace_dnat,
     "trace_bridge_nf_off": trace_bridge_nf_off,
     "trace_bridge_nf_on": trace_bridge_nf_on,
     "netns_lifecycle": netns_lifecycle,
     "trace_ratelimit": trace_ratelimit,
+    "filter_published_port": filter_published_port,
+    "filter_userland_proxy": filter_userland_proxy,
+    "filter_bridge": filter_bridge,
+    "filter_replace_counters": filter_replace_counters,
+    "filter_bad_input": filter_bad_input,
 }
 
 

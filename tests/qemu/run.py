@@ -70,6 +70,21 @@ def copy_with_libs(src, dst_rel):
                 shutil.copy2(real, d)
 
 
+def uapi_shell(header):
+    """Shell variables for the uAPI enums (DOCKFW_RA_VERDICT -> RA_VERDICT=3),
+    generated from the header so guest scripts never copy a number."""
+    out = []
+    for body in re.findall(r"enum \w+ \{(.*?)\};", open(header).read(), re.S):
+        value = -1
+        for line in body.splitlines():
+            m = re.match(r"\s*(DOCKFW_\w+)\s*(?:=\s*([^,/]+))?,", line)
+            if not m:
+                continue
+            value = eval(m.group(2), {}) if m.group(2) else value + 1
+            out.append(f"{m.group(1)[len('DOCKFW_'):]}={value}")
+    return "\n".join(out) + "\n"
+
+
 def build_initramfs():
     if os.path.exists(ROOT):
         shutil.rmtree(ROOT)
@@ -113,6 +128,8 @@ def build_initramfs():
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/init"), os.path.join(ROOT, "init"))
     os.chmod(os.path.join(ROOT, "init"), 0o755)
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/lib.sh"), os.path.join(ROOT, "scenarios/lib.sh"))
+    with open(os.path.join(ROOT, "scenarios/uapi.sh"), "w") as f:
+        f.write(uapi_shell(os.path.join(TOP, "include/uapi/linux/dockfw.h")))
     sdir = os.path.join(TOP, "tests/qemu/scenarios")
     for s in os.listdir(sdir):
         shutil.copy2(os.path.join(sdir, s), os.path.join(ROOT, "scenarios", s))

@@ -6,6 +6,8 @@
 //! with a matching code. Also a TCP server that names itself in its reply, a
 //! UDP sender/counter, and a userland proxy like docker-proxy.
 
+mod nl;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
@@ -16,7 +18,9 @@ fn usage() -> ! {
          dfwprobe connect HOST PORT [MS]      TCP client, prints OUTCOME\n  \
          dfwprobe proxy PORT HOST TPORT       TCP forwarder (docker-proxy)\n  \
          dfwprobe udp-send HOST PORT COUNT [SIZE]\n  \
-         dfwprobe udp-count PORT MS           count datagrams for MS milliseconds"
+         dfwprobe udp-count PORT MS           count datagrams for MS milliseconds\n  \
+         dfwprobe nl CMD [TYPE:ID=VALUE...]   raw dockfw genetlink request (see src/nl.rs)\n  \
+         dfwprobe as-nobody PROG [ARGS...]    run PROG as uid 65534 without capabilities"
     );
     std::process::exit(64)
 }
@@ -147,6 +151,8 @@ fn main() {
         Some("proxy") => proxy(arg(2), arg(3), arg(4)),
         Some("udp-send") => udp_send(arg(2), arg(3), arg(4), a.get(5)),
         Some("udp-count") => udp_count(arg(2), arg(3)),
+        Some("nl") => std::process::exit(nl::run(&a[2..])),
+        Some("as-nobody") if a.len() > 2 => std::process::exit(nl::as_nobody(&a[2..])),
         _ => usage(),
     }
 }

@@ -68,9 +68,9 @@ docker_rules() {
 	$IPT -A DOCKER-USER -j RETURN
 }
 
-# topo_docker BRNF: docker0, containers c1 (serves :8080) and c2, external
-# host ext (10.0.0.2 via 10.0.0.1), `-p 8081:8080` to c1;
-# net.bridge.bridge-nf-call-iptables set to BRNF.
+# topo_docker BRNF [HPORT]: docker0, containers c1 (serves :8080) and c2,
+# external host ext (10.0.0.2 via 10.0.0.1), `-p HPORT:8080` to c1 (default
+# 8081); net.bridge.bridge-nf-call-iptables set to BRNF.
 topo_docker() {
 	fact netns init "$(readlink /proc/self/ns/net | tr -cd 0-9)"
 	echo 1 > /proc/sys/net/ipv4/ip_forward
@@ -81,7 +81,7 @@ topo_docker() {
 	add_container c1 172.17.0.2
 	add_container c2 172.17.0.3
 	add_external ext 10.0.0.1 10.0.0.2
-	docker_rules 8081 172.17.0.2 8080
+	docker_rules "${2:-8081}" 172.17.0.2 8080
 	serve c1 8080 c1
 	serve c2 8080 c2
 	# Warm ARP and the bridge's FDB so the traced packets are unicast (a
@@ -113,6 +113,26 @@ wait_port() {
 		i=$((i + 1)); [ $i -lt 100 ] || { echo "no listener on $1:$2"; return 1; }
 		sleep 0.05
 	done
+}
+
+# probe_host NAME CMD...: the same from the host's own namespace.
+probe_host() {
+	name=$1; shift
+	out=$(dfwprobe "$@" || true)
+	fact outcome "$name" "$out"
+}
+
+# ctl NAME ARGS...: runs dockfwctl, records its exit code, output and errors
+# (one line each) as FACTs.
+ctl() {
+	name=$1; shift
+	set +e
+	dockfwctl "$@" > /tmp/ctl.out 2> /tmp/ctl.err
+	rc=$?
+	set -e
+	fact "ctl_rc:$name" "$rc"
+	fact "ctl_out:$name" "$(tr '\n' '\036' < /tmp/ctl.out)"
+	fact "ctl_err:$name" "$(tr '\n' '\036' < /tmp/ctl.err)"
 }
 
 # probe NAME NS CMD...: runs dfwprobe in NS and records its OUTCOME.
