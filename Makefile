@@ -3,6 +3,7 @@
 #   make demo   build everything, boot QEMU, run the DNAT experiment, show the trace
 #   make test   host unit tests + the QEMU scenario suite
 #   make bench  benchmarks (see docs/benchmarks.md)
+#   make fuzz   fuzz the rule parser, the packet parser and the matcher
 # KDIR may point at any Rust-enabled kernel tree; by default the project
 # builds and caches its own test kernel in build/linux.
 
@@ -10,7 +11,7 @@ KDIR ?= $(CURDIR)/build/linux
 OWN_KERNEL := $(filter $(CURDIR)/build/linux,$(KDIR))
 CARGO ?= cargo
 
-.PHONY: all setup kernel module ctl tools demo test host-test qemu-test bench clean
+.PHONY: all setup kernel module ctl tools demo test host-test qemu-test bench fuzz clean
 
 all: module ctl tools
 
@@ -42,6 +43,9 @@ test: all
 
 demo: all
 	python3 tests/qemu/run.py --kernel $(KDIR)/arch/x86/boot/bzImage --demo
+
+fuzz: setup
+	@scripts/fuzz.sh
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1 clean

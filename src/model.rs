@@ -212,10 +212,12 @@ fn parse_v6(s: &str) -> Option<[u8; 16]> {
 pub struct IfName(pub [u8; 16]);
 
 impl IfName {
-    /// Builds a name from text; `None` when it cannot be a kernel name.
+    /// Builds a name from text; `None` when it cannot be a kernel name
+    /// (`dev_valid_name`: no '/', ':' or space) or is not printable ASCII,
+    /// which rules require so that their text form reads back the same.
     pub fn new(s: &str) -> Option<IfName> {
         let b = s.as_bytes();
-        if b.is_empty() || b.len() > 15 || b.iter().any(|&c| c == 0 || c == b'/' || c.is_ascii_whitespace()) {
+        if b.is_empty() || b.len() > 15 || b.iter().any(|&c| !c.is_ascii_graphic() || c == b'/' || c == b':') {
             return None;
         }
         let mut n = [0u8; 16];

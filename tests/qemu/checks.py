@@ -227,8 +227,9 @@ def trace_ratelimit(g):
 def ctl(g, name):
     """(exit code, stdout, stderr) of a `ctl NAME ...` call in the guest."""
     rc = int(g.fact("ctl_rc:" + name))
-    out = g.facts.get("ctl_out:" + name, "").replace("\x1e", "\n")
-    err = g.facts.get("ctl_err:" + name, "").replace("\x1e", "\n")
+    import base64
+    out = base64.b64decode(g.facts.get("ctl_out:" + name, "")).decode(errors="replace")
+    err = base64.b64decode(g.facts.get("ctl_err:" + name, "")).decode(errors="replace")
     return rc, out, err
 
 
@@ -317,7 +318,8 @@ def filter_bridge(g):
     expect_ok(g, "nf_off_c1_to_c2", "c2")
     expect_blocked(g, "nf_on_c1_to_c2")
     expect_ok(g, "nf_on_c2_to_c1", "c1")
-    on = g.parse_events(g.dmesg_after("brnf-on"))
+    window = g.dmesg_after("brnf-on")
+    on = g.parse_events(window[:window.find("DFW-MARK brnf-off")])
     drops = [e for e in on if e.verdict == "drop"]
     expect(drops and all((e.ns, e.hook, e.rule) == ("init", "FORWARD", str(host_rule)) for e in drops),
            f"with br_netfilter on, drops should be init FORWARD by rule {host_rule}: {drops[:3]}")

@@ -179,6 +179,11 @@ fn ifnames() {
     assert!(IfName::new("").is_none());
     assert!(IfName::new("a/b").is_none());
     assert!(IfName::new("a b").is_none());
+    assert!(IfName::new("eth0:1").is_none());
+    // Found by the rule_syntax fuzz target: a control character would print
+    // escaped and not read back.
+    assert!(IfName::new("a\u{1}b").is_none());
+    assert!(IfName::new("caf\u{e9}").is_none());
 }
 
 #[test]

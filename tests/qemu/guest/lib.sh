@@ -122,8 +122,8 @@ probe_host() {
 	fact outcome "$name" "$out"
 }
 
-# ctl NAME ARGS...: runs dockfwctl, records its exit code, output and errors
-# (one line each) as FACTs.
+# ctl NAME ARGS...: runs dockfwctl, records its exit code, and its output
+# and errors base64-encoded (one line each), as FACTs.
 ctl() {
 	name=$1; shift
 	set +e
@@ -131,8 +131,8 @@ ctl() {
 	rc=$?
 	set -e
 	fact "ctl_rc:$name" "$rc"
-	fact "ctl_out:$name" "$(tr '\n' '\036' < /tmp/ctl.out)"
-	fact "ctl_err:$name" "$(tr '\n' '\036' < /tmp/ctl.err)"
+	fact "ctl_out:$name" "$(base64 -w0 < /tmp/ctl.out)"
+	fact "ctl_err:$name" "$(base64 -w0 < /tmp/ctl.err)"
 }
 
 # probe NAME NS CMD...: runs dfwprobe in NS and records its OUTCOME.

@@ -12,6 +12,7 @@ mark brnf-on
 probe nf_on_c1_to_c2 c1 connect 172.17.0.3 8080 1500
 probe nf_on_c2_to_c1 c2 connect 172.17.0.2 8080 1500
 echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables
+mark brnf-off
 ctl flush flush
 ctl c2_only add input netns "$(netns_inum c2)" tcp dport 8080 drop
 probe ns_c1_to_c2 c1 connect 172.17.0.3 8080 1500
