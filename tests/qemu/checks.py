@@ -358,6 +358,24 @@ def filter_replace_counters(g):
     expect(ctl_json(g, "stats_empty")["rules"] == 0, "stats counts rules after flush")
 
 
+def filter_ipv6(g):
+    expect_ok(g, "v6_before", "c2")
+    expect("fd00::2" in g.outcome("v6_before"), f"c2 did not see c1's IPv6 address: {g.outcome('v6_before')}")
+    rid = added_id(g, "v6_drop")
+    expect_blocked(g, "v6_after")
+    expect_ok(g, "v4_after", "c2")
+    syn = g.find("the IPv6 SYN before the rule", family="ipv6", ns="c1", hook="LOCAL_OUT", dst="[fd00::3]:8080", flags="S")
+    expect_path(g, syn, [("c1", "LOCAL_OUT"), ("c1", "POST_ROUTING"), ("c2", "PRE_ROUTING"), ("c2", "LOCAL_IN")],
+                "IPv6 SYN c1 -> c2")
+    drop = g.find("the IPv6 drop", family="ipv6", verdict="drop")
+    expect((drop.ns, drop.hook, drop.rule) == ("c1", "LOCAL_OUT", str(rid)),
+           f"the ip6 rule dropped at {drop.ns} {drop.hook} by rule {drop.rule}: the first hook is c1 LOCAL_OUT")
+    v4 = [e for e in g.events if e.family == "ipv4" and e.verdict == "drop"]
+    expect(not v4, f"the ip6 rule dropped IPv4 packets: {v4[:2]}")
+    rules = ctl_json(g, "list")
+    expect(rules[0]["packets"] >= 1 and rules[0]["family"] in ("ipv6", "ip6"), f"rule listed as {rules[0]}")
+
+
 BAD_INPUT = {
     # name: (errno, words of the extended-ack message; None = any message)
     "add_no_rule": (22, "missing DOCKFW_A_RULE"),
@@ -440,6 +458,7 @@ CHECKS = {
     "filter_bridge": filter_bridge,
     "filter_replace_counters": filter_replace_counters,
     "filter_bad_input": filter_bad_input,
+    "filter_ipv6": filter_ipv6,
 }
 
 

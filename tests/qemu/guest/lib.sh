@@ -70,11 +70,14 @@ docker_rules() {
 
 # topo_docker BRNF [HPORT]: docker0, containers c1 (serves :8080) and c2,
 # external host ext (10.0.0.2 via 10.0.0.1), `-p HPORT:8080` to c1 (default
-# 8081); net.bridge.bridge-nf-call-iptables set to BRNF.
+# 8081); net.bridge.bridge-nf-call-iptables and -ip6tables set to BRNF.
 topo_docker() {
 	fact netns init "$(readlink /proc/self/ns/net | tr -cd 0-9)"
 	echo 1 > /proc/sys/net/ipv4/ip_forward
+	# br_netfilter has one switch per family: bridged IPv6 follows
+	# bridge-nf-call-ip6tables (default 1), not the IPv4 switch.
 	echo "$1" > /proc/sys/net/bridge/bridge-nf-call-iptables
+	echo "$1" > /proc/sys/net/bridge/bridge-nf-call-ip6tables
 	$IP link add docker0 type bridge
 	$IP addr add 172.17.0.1/16 dev docker0
 	$IP link set docker0 up
