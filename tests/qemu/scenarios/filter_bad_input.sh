@@ -44,6 +44,11 @@ nl replace_no_phase     $CMD_REPLACE
 nl replace_bad_phase    $CMD_REPLACE u8:$A_PHASE=9
 nl commit_no_begin      $CMD_REPLACE u8:$A_PHASE=$REPLACE_COMMIT
 nl append_no_begin      $CMD_REPLACE u8:$A_PHASE=$REPLACE_APPEND nest:$A_RULES[ nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_ACCEPT ] ]
+nl add_comment_long     $CMD_RULE_ADD nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_ACCEPT str:$RA_COMMENT=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ]
+nl flush_unknown        $CMD_FLUSH u32:99=1
+nl stats_unknown        $CMD_STATS_GET u32:99=1
+nl policy_get_unknown   $CMD_POLICY_GET u32:99=1
+nl del_stats_attr       $CMD_RULE_DEL u32:$A_RULE_ID=1 u32:$A_STATS=1
 nl unknown_cmd          50
 fact "nl:nobody_stats" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_STATS_GET)"
 fact "nl:nobody_add" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_RULE_ADD nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_DROP ])"
