@@ -66,7 +66,14 @@ int dockfw_param_trace_ports(u16 *ports, int max);
 const char *dockfw_param_trace_addr(void);
 int dockfw_cpu_id(void);
 
-#endif
+int dockfw_genl_has_listeners(const struct genl_family *family, unsigned int group);
+struct sk_buff *dockfw_genlmsg_new_atomic(size_t payload);
+void *dockfw_genlmsg_put_event(struct sk_buff *skb, const struct genl_family *family, u8 cmd);
+int dockfw_genlmsg_multicast(const struct genl_family *family, struct sk_buff *skb,
+			     void *hdr, unsigned int group);
+u64 dockfw_now_ns(void);
+int dockfw_netlink_release_portid(unsigned long event, void *ptr, u32 *portid);
+
 
 /* --- generic netlink (dockfw_nl.c) -------------------------------------- */
 struct genl_info;
@@ -105,3 +112,5 @@ u8 dockfw_info_cmd(const struct genl_info *info);
 const struct genl_family *dockfw_info_family(const struct genl_info *info);
 u8 dockfw_dump_cmd(struct netlink_callback *cb);
 const struct genl_family *dockfw_dump_family(struct netlink_callback *cb);
+
+#endif /* DOCKFW_HELPERS_H */

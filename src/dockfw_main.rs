@@ -20,6 +20,7 @@ mod netlink;
 mod ruleset;
 mod stats;
 mod trace;
+mod tracing;
 
 // The pure modules are also the public API of the host test crate, which
 // compiles the very same files; in the module their `pub` stays crate-local.
@@ -34,7 +35,7 @@ mod rules;
 
 use core::sync::atomic::AtomicU8;
 use kernel::sync::Mutex;
-use kernel_ext::genetlink::Registration;
+use kernel_ext::genetlink::{Registration, ReleaseNotifier};
 use kernel_ext::global::{Global, Published};
 use kernel_ext::netfilter::PernetHooks;
 use kernel_ext::rcu::RcuBox;
@@ -60,6 +61,9 @@ pub(crate) struct State {
     /// A replace being staged by one netlink socket (`DOCKFW_CMD_REPLACE`).
     #[pin]
     pub(crate) staging: Mutex<Staging>,
+    /// Trace-stream filters, owned by the netlink sockets that set them.
+    #[pin]
+    pub(crate) trace: RcuBox<tracing::Filters>,
     /// Default verdict when no rule decides (a `DOCKFW_VERDICT_*`).
     pub(crate) policy: AtomicU8,
     pub(crate) stats: stats::Stats,
@@ -83,14 +87,17 @@ pub extern "C" fn dockfw_hooked_netns() -> usize {
 }
 
 /// Lifecycle. Init order: C helpers, module state (published, with an
-/// empty ruleset), the netlink family (requests may arrive from then on),
-/// then the pernet hooks (packets arrive from then on). Fields drop in
-/// declaration order, so exit is the reverse: hooks are unregistered in every
-/// namespace first (no hook runs after that), then the family (waits for
-/// running requests and dumps), then the state is unpublished and freed
-/// after an RCU grace period.
+/// empty ruleset), the netlink family (requests may arrive from then on;
+/// events may be multicast), the socket-release notifier (drops a closed
+/// socket's trace filters), then the pernet hooks (packets arrive from then
+/// on). Fields drop in declaration order, so exit is the reverse: hooks are
+/// unregistered in every namespace first (no hook runs after that), then
+/// the notifier, then the family (its event slot is cleared with a grace
+/// period, then running requests and dumps are waited for), then the state
+/// is unpublished and freed after an RCU grace period.
 struct Dockfw {
     _hooks: PernetHooks<hooks::DockfwHooks>,
+    _release: ReleaseNotifier<netlink::DockfwFamily>,
     _family: Registration<netlink::DockfwFamily>,
     _state: Published<State>,
 }
@@ -101,24 +108,27 @@ impl kernel::Module for Dockfw {
         let filter = trace::filter_from_params()?;
         let empty = KBox::new(Ruleset::empty(), GFP_KERNEL)?;
         let stats = stats::Stats::new()?;
+        let no_filters = KBox::new(tracing::Filters::empty(), GFP_KERNEL)?;
         let state = STATE.publish(KBox::pin_init(
             pin_init!(State {
                 trace_filter: filter,
                 rules <- RcuBox::new(Some(empty)),
                 staging <- kernel::new_mutex!(Staging { owner: None, rules: KVec::new() }),
+                trace <- RcuBox::new(Some(no_filters)),
                 policy: AtomicU8::new(kernel_ext::uapi::VERDICT_ACCEPT),
                 stats,
             }),
             GFP_KERNEL,
         )?)?;
         let family = Registration::register(module)?;
+        let release = ReleaseNotifier::register()?;
         let hooks = PernetHooks::register()?;
         pr_info!(
             "loaded: hooks in {} namespaces, trace ports {:?}\n",
             dockfw_hooked_netns(),
             filter.ports()
         );
-        Ok(Dockfw { _hooks: hooks, _family: family, _state: state })
+        Ok(Dockfw { _hooks: hooks, _release: release, _family: family, _state: state })
     }
 }
 

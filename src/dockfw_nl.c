@@ -13,6 +13,8 @@
 #include <linux/netdevice.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
+#include <linux/notifier.h>
+#include <linux/timekeeping.h>
 #include <uapi/linux/dockfw.h>
 
 #include "dockfw_helpers.h"
@@ -60,6 +62,11 @@ static const struct nla_policy dockfw_genl_policy[DOCKFW_A_MAX + 1] = {
 	[DOCKFW_A_STATS]	= { .type = NLA_REJECT,
 				    .reject_message = "stats are reply-only" },
 	[DOCKFW_A_RULES]	= NLA_POLICY_NESTED_ARRAY(dockfw_rule_policy),
+	[DOCKFW_A_MATCH]	= NLA_POLICY_NESTED(dockfw_rule_policy),
+	[DOCKFW_A_TRACE_RULE]	= NLA_POLICY_MIN(NLA_U32, 1),
+	[DOCKFW_A_TRACE_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
+	[DOCKFW_A_EVENT]	= { .type = NLA_REJECT,
+				    .reject_message = "events are sent by the kernel only" },
 };
 
 const struct nla_policy *dockfw_nl_family_policy(void) { return dockfw_genl_policy; }
@@ -169,4 +176,46 @@ u8 dockfw_dump_cmd(struct netlink_callback *cb)
 const struct genl_family *dockfw_dump_family(struct netlink_callback *cb)
 {
 	return genl_dumpit_info(cb)->info.family;
+}
+
+/* --- trace events (multicast from the hooks, atomic context) -------------- */
+int dockfw_genl_has_listeners(const struct genl_family *family, unsigned int group)
+{
+	/* The family is not netnsok: listeners can only be in init_net. */
+	return genl_has_listeners(family, &init_net, group);
+}
+
+struct sk_buff *dockfw_genlmsg_new_atomic(size_t payload)
+{
+	return genlmsg_new(payload, GFP_ATOMIC);
+}
+
+void *dockfw_genlmsg_put_event(struct sk_buff *skb, const struct genl_family *family, u8 cmd)
+{
+	return genlmsg_put(skb, 0, 0, family, 0, cmd);
+}
+
+/* Ends and sends the message (consumes skb). -ESRCH: nobody listened;
+ * -ENOBUFS: some listener's receive queue was full and it lost the event. */
+int dockfw_genlmsg_multicast(const struct genl_family *family, struct sk_buff *skb,
+			     void *hdr, unsigned int group)
+{
+	genlmsg_end(skb, hdr);
+	return genlmsg_multicast(family, skb, 0, group, GFP_ATOMIC);
+}
+
+u64 dockfw_now_ns(void) { return ktime_get_real_ns(); }
+
+/* --- socket release: a netlink notifier ------------------------------------ */
+/* Returns 1 and the port id when a generic netlink socket in init_net is
+ * being released (NETLINK_URELEASE), so per-socket state can be dropped. */
+int dockfw_netlink_release_portid(unsigned long event, void *ptr, u32 *portid)
+{
+	const struct netlink_notify *n = ptr;
+
+	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC ||
+	    !net_eq(n->net, &init_net))
+		return 0;
+	*portid = n->portid;
+	return 1;
 }

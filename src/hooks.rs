@@ -72,6 +72,7 @@ fn on_packet(st: &State, skb: &SkBuff, state: &HookState, hook: Hook, family: Fa
         st.stats.count(|s| &s.dropped);
     }
     crate::trace::log(&st.trace_filter, skb, state, hook, &pkt, format_args!("{}", Decision(verdict, rule)));
+    crate::tracing::emit(st, skb, state, hook, &pkt, verdict, rule);
     verdict
 }
 

@@ -11,7 +11,9 @@
 //! Writers are serialised by the ruleset cell's mutex; a failed request
 //! changes nothing (the new set is only published when fully built).
 
-use crate::kernel_ext::genetlink::{Attr, Attrs, Command, Dump, Family, Message, Request, RuleTable};
+use crate::kernel_ext::genetlink::{
+    Attr, Attrs, Command, Dump, Family, FamilySlot, Message, OnRelease, Request, RuleTable,
+};
 use crate::kernel_ext::uapi::*;
 use crate::model::{Addr, Family as AddrFamily};
 use crate::rules::{Action, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
@@ -23,6 +25,15 @@ use kernel::prelude::*;
 use kernel::str::CStr;
 
 pub(crate) struct DockfwFamily;
+
+static SLOT: FamilySlot = FamilySlot::new();
+
+impl DockfwFamily {
+    /// Where trace events are multicast.
+    pub(crate) fn events() -> &'static FamilySlot {
+        &SLOT
+    }
+}
 
 const fn doit(cmd: u8) -> Command {
     Command { cmd, doit: true, dump: false }
@@ -41,6 +52,8 @@ impl Family for DockfwFamily {
         doit(CMD_STATS_GET),
         doit(CMD_POLICY_GET),
         doit(CMD_POLICY_SET),
+        doit(CMD_TRACE_SET),
+        doit(CMD_TRACE_CLEAR),
     ];
     const MCGRPS: &'static [&'static CStr] = &[c_str!("trace")];
 
@@ -55,9 +68,15 @@ impl Family for DockfwFamily {
                 CMD_STATS_GET => stats_get(st, req),
                 CMD_POLICY_GET => policy_get(st, req),
                 CMD_POLICY_SET => policy_set(st, req),
+                CMD_TRACE_SET => trace_set(st, req),
+                CMD_TRACE_CLEAR => trace_clear(st, req),
                 _ => Err(EINVAL),
             })
             .unwrap_or(Err(ENODEV))
+    }
+
+    fn slot() -> &'static FamilySlot {
+        &SLOT
     }
 
     fn dumpit(cmd: u8, dump: &mut Dump<'_>) -> Result<bool> {
@@ -263,6 +282,9 @@ fn stats_get(st: &State, req: &Request<'_>) -> Result {
     m.put_u64(STATS_MATCHED, s.matched, STATS_PAD)?;
     m.put_u64(STATS_DROPPED, s.dropped, STATS_PAD)?;
     m.put_u64(STATS_MALFORMED, s.malformed, STATS_PAD)?;
+    m.put_u32(STATS_TRACE_FILTERS, st.trace.read(|f| f.map_or(0, |f| f.list.len() as u32)))?;
+    m.put_u64(STATS_TRACE_EVENTS, s.trace_events, STATS_PAD)?;
+    m.put_u64(STATS_TRACE_LOST, s.trace_lost, STATS_PAD)?;
     m.nest_end(n);
     req.send(m)
 }
@@ -279,6 +301,91 @@ fn policy_set(st: &State, req: &Request<'_>) -> Result {
     let p = need(req, A_POLICY, "missing DOCKFW_A_POLICY")?.u8().ok_or(EINVAL)?;
     st.policy.store(p, Ordering::Relaxed);
     Ok(())
+}
+
+// --- trace filters -------------------------------------------------------------
+
+fn trace_set(st: &State, req: &Request<'_>) -> Result {
+    let rule = req.attr(A_TRACE_RULE).and_then(|a| a.u32());
+    let matcher = match req.attr(A_MATCH) {
+        None if rule.is_none() => return req.fail(EINVAL, "a trace filter needs DOCKFW_A_MATCH or DOCKFW_A_TRACE_RULE"),
+        None => None,
+        Some(nla) => {
+            let mut tb = RuleTable::new();
+            let a = tb.parse(nla, req)?;
+            if a.has(RA_VERDICT) || a.has(RA_ID) || a.has(RA_PRIORITY) || a.has(RA_COMMENT) {
+                return req.fail(EINVAL, "a match takes no verdict, id, priority or comment");
+            }
+            Some(match_from_attrs(&a, req)?)
+        }
+    };
+    let owner = req.portid();
+    let mut limit = None;
+    let id = st.trace.update(|old| {
+        let empty = crate::tracing::Filters::empty();
+        let old = old.unwrap_or(&empty);
+        if old.list.len() >= crate::tracing::MAX_FILTERS {
+            limit = Some("too many trace filters");
+            return Err(ENOSPC);
+        }
+        if old.list.iter().filter(|f| f.owner == owner).count() >= crate::tracing::MAX_FILTERS_PER_SOCKET {
+            limit = Some("too many trace filters on this socket");
+            return Err(ENOSPC);
+        }
+        let mut new = old.without(|_| false)?;
+        let id = new.next_id;
+        new.next_id = id.checked_add(1).ok_or(ENOSPC)?;
+        new.list.push(crate::tracing::Filter { id, owner, matcher, rule }, GFP_KERNEL)?;
+        Ok((Some(new), id))
+    });
+    if let Some(msg) = limit {
+        req.set_error_msg(msg);
+    }
+    let id = id?;
+    let mut m = req.reply(CMD_TRACE_SET, 64)?;
+    m.put_u32(A_VERSION, VERSION)?;
+    m.put_u32(A_TRACE_ID, id)?;
+    req.send(m)
+}
+
+fn trace_clear(st: &State, req: &Request<'_>) -> Result {
+    let owner = req.portid();
+    let one = req.attr(A_TRACE_ID).and_then(|a| a.u32());
+    let mut missing = false;
+    let r = st.trace.update(|old| {
+        let empty = crate::tracing::Filters::empty();
+        let old = old.unwrap_or(&empty);
+        let mine = |f: &crate::tracing::Filter| f.owner == owner && one.map_or(true, |id| f.id == id);
+        if one.is_some() && !old.list.iter().any(mine) {
+            missing = true;
+            return Err(ENOENT);
+        }
+        Ok((Some(old.without(mine)?), ()))
+    });
+    if missing {
+        req.set_error_msg("no trace filter with this id on this socket");
+    }
+    r
+}
+
+/// Closing a socket drops its trace filters and any replace it was staging.
+impl OnRelease for DockfwFamily {
+    fn on_release(portid: u32) {
+        crate::STATE.with_sleepable(|st| {
+            let has = st.trace.read(|f| f.is_some_and(|f| f.list.iter().any(|x| x.owner == portid)));
+            if has {
+                let _ = st.trace.update(|old| {
+                    let empty = crate::tracing::Filters::empty();
+                    Ok((Some(old.unwrap_or(&empty).without(|f| f.owner == portid)?), ()))
+                });
+            }
+            let mut staging = st.staging.lock();
+            if staging.owner == Some(portid) {
+                staging.owner = None;
+                staging.rules = KVec::new();
+            }
+        });
+    }
 }
 
 // --- rule <-> attributes -------------------------------------------------------
@@ -339,13 +446,18 @@ fn ifmatch(a: &Attrs<'_>, req: &Request<'_>, ty: u32) -> Result<Option<IfMatch>>
 }
 
 fn rule_from_attrs(a: &Attrs<'_>, req: &Request<'_>) -> Result<Rule> {
-    let mut r = Rule::default();
-    r.action = match a.get(RA_VERDICT).and_then(|x| x.u8()) {
+    let action = match a.get(RA_VERDICT).and_then(|x| x.u8()) {
         Some(VERDICT_ACCEPT) => Action::Accept,
         Some(VERDICT_DROP) => Action::Drop,
         Some(VERDICT_LOG) => Action::Log,
         _ => return req.fail(EINVAL, "rule needs a verdict (DOCKFW_RA_VERDICT)"),
     };
+    Ok(Rule { action, ..match_from_attrs(a, req)? })
+}
+
+/// The match part of a rule (everything but the verdict).
+fn match_from_attrs(a: &Attrs<'_>, req: &Request<'_>) -> Result<Rule> {
+    let mut r = Rule::default();
     if let Some(p) = a.get(RA_PRIORITY).and_then(|x| x.u32()) {
         r.priority = p;
     }

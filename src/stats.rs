@@ -13,6 +13,8 @@ pub(crate) struct Slot {
     pub(crate) matched: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) malformed: AtomicU64,
+    pub(crate) trace_events: AtomicU64,
+    pub(crate) trace_lost: AtomicU64,
 }
 
 pub(crate) struct Stats {
@@ -25,6 +27,8 @@ pub(crate) struct Sum {
     pub(crate) matched: u64,
     pub(crate) dropped: u64,
     pub(crate) malformed: u64,
+    pub(crate) trace_events: u64,
+    pub(crate) trace_lost: u64,
 }
 
 impl Stats {
@@ -52,6 +56,8 @@ impl Stats {
             s.matched += x.matched.load(Ordering::Relaxed);
             s.dropped += x.dropped.load(Ordering::Relaxed);
             s.malformed += x.malformed.load(Ordering::Relaxed);
+            s.trace_events += x.trace_events.load(Ordering::Relaxed);
+            s.trace_lost += x.trace_lost.load(Ordering::Relaxed);
         }
         s
     }

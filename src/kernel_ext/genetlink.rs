@@ -8,10 +8,16 @@
 //! request strictly against them before a handler runs, and requires
 //! CAP_NET_ADMIN (`GENL_ADMIN_PERM`) for every command of this family.
 //!
+//! Multicast events can be sent from any context (the hooks, in softirq)
+//! through the family's `FamilySlot`, an RCU-protected pointer to the
+//! registered family.
+//!
 //! Lifecycle: `Registration::register` → `genl_register_family` (requests
-//! may arrive from then on); drop → `genl_unregister_family`, which waits for
-//! running handlers and dumps to finish. In-flight dumps also hold a module
-//! reference (`family.module`), so the module cannot go away under them.
+//! may arrive from then on) → the slot is published (events may be sent);
+//! drop → the slot is cleared and a grace period waited for (no sender is
+//! left) → `genl_unregister_family`, which waits for running handlers and
+//! dumps to finish. In-flight dumps also hold a module reference
+//! (`family.module`), so the module cannot go away under them.
 
 use super::bindings;
 use core::ffi::{c_int, c_long, c_void};
@@ -45,7 +51,159 @@ pub(crate) trait Family: 'static {
 
     /// Fills one part of a dump; returns `Ok(true)` when more parts follow.
     fn dumpit(cmd: u8, dump: &mut Dump<'_>) -> Result<bool>;
+
+    /// The slot through which events are multicast (a `static` of the
+    /// implementor's).
+    fn slot() -> &'static FamilySlot;
 }
+
+/// The registered family, for multicast from any context.
+///
+/// # Invariants
+///
+/// `family` is NULL or points to a family registered by a live
+/// `Registration`; it is cleared, and a grace period waited for, before that
+/// family is unregistered, so a reader inside an RCU read-side section never
+/// sees a stale pointer.
+pub(crate) struct FamilySlot {
+    family: core::cell::UnsafeCell<*const bindings::genl_family>,
+}
+
+// SAFETY: written only by `Registration` (register/drop, serialised by the
+// module loader), read with rcu_dereference.
+unsafe impl Sync for FamilySlot {}
+
+/// What happened to one multicast event.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Delivery {
+    /// Nobody listens (or the family is gone): nothing was built.
+    NoListener,
+    /// Every listener got it.
+    Sent,
+    /// Lost: no memory, too big, or a listener's queue was full.
+    Lost,
+}
+
+impl FamilySlot {
+    pub(crate) const fn new() -> Self {
+        Self { family: core::cell::UnsafeCell::new(core::ptr::null()) }
+    }
+
+    /// Builds a `cmd` message of about `size` bytes with `build` and
+    /// multicasts it on `group`. Safe in atomic context: the listener check
+    /// comes first (no work when nobody listens), the allocation is atomic,
+    /// and a full listener loses the event instead of blocking anybody.
+    pub(crate) fn multicast(
+        &self,
+        group: u32,
+        cmd: u8,
+        size: usize,
+        build: impl FnOnce(&mut Message) -> Result,
+    ) -> Delivery {
+        // SAFETY: RCU read-side sections may nest and be taken anywhere.
+        unsafe { bindings::dockfw_rcu_read_lock() };
+        let r = self.multicast_locked(group, cmd, size, build);
+        // SAFETY: pairs with the lock above.
+        unsafe { bindings::dockfw_rcu_read_unlock() };
+        r
+    }
+
+    fn multicast_locked(&self, group: u32, cmd: u8, size: usize, build: impl FnOnce(&mut Message) -> Result) -> Delivery {
+        // SAFETY: the slot is a valid pointer-sized location.
+        let fam = unsafe { bindings::dockfw_rcu_dereference(self.family.get().cast()) }
+            .cast::<bindings::genl_family>()
+            .cast_const();
+        // SAFETY: by the invariant a non-NULL family stays registered for
+        // this RCU read-side section.
+        if fam.is_null() || unsafe { bindings::dockfw_genl_has_listeners(fam, group) } == 0 {
+            return Delivery::NoListener;
+        }
+        // SAFETY: atomic allocation, callable from softirq.
+        let skb = unsafe { bindings::dockfw_genlmsg_new_atomic(size) };
+        if skb.is_null() {
+            return Delivery::Lost;
+        }
+        // SAFETY: `skb` is ours; `fam` is registered.
+        let hdr = unsafe { bindings::dockfw_genlmsg_put_event(skb, fam, cmd) };
+        let mut msg = Message { skb, hdr, owned: true };
+        if hdr.is_null() || build(&mut msg).is_err() {
+            return Delivery::Lost; // `msg` frees the skb
+        }
+        msg.owned = false;
+        // SAFETY: `msg` holds a complete message; multicast consumes the skb.
+        match unsafe { bindings::dockfw_genlmsg_multicast(fam, skb, hdr, group) } {
+            0 => Delivery::Sent,
+            e if e == -(kernel::bindings::ESRCH as i32) => Delivery::NoListener,
+            _ => Delivery::Lost,
+        }
+    }
+
+    fn publish(&self, fam: *const bindings::genl_family) {
+        // SAFETY: release-publishes the registered family.
+        unsafe { bindings::dockfw_rcu_assign_pointer(self.family.get().cast(), fam as *mut c_void) };
+    }
+
+    fn clear(&self) {
+        // SAFETY: clears the slot, then waits until no reader can still hold
+        // the old pointer (process context: module exit).
+        unsafe {
+            bindings::dockfw_rcu_assign_pointer(self.family.get().cast(), core::ptr::null_mut());
+            bindings::dockfw_synchronize_rcu();
+        }
+    }
+}
+
+/// Per-socket state owners implement this to forget a socket's state when
+/// it is closed.
+pub(crate) trait OnRelease: 'static {
+    /// A generic netlink socket of init_net with port id `portid` is being
+    /// released. Process context: may sleep.
+    fn on_release(portid: u32);
+}
+
+/// A netlink notifier calling `T::on_release` for released sockets, for the
+/// life of the value.
+///
+/// # Invariants
+///
+/// `nb` is registered with `netlink_register_notifier` and pinned.
+pub(crate) struct ReleaseNotifier<T: OnRelease> {
+    nb: core::pin::Pin<KBox<Opaque<bindings::notifier_block>>>,
+    _t: PhantomData<T>,
+}
+
+impl<T: OnRelease> ReleaseNotifier<T> {
+    pub(crate) fn register() -> Result<Self> {
+        let raw = bindings::notifier_block { notifier_call: Some(Self::call), ..Default::default() };
+        let nb = KBox::pin(Opaque::new(raw), GFP_KERNEL)?;
+        // SAFETY: `nb` is pinned and lives until `drop` unregisters it.
+        to_result(unsafe { bindings::netlink_register_notifier(nb.get()) })?;
+        Ok(Self { nb, _t: PhantomData })
+    }
+
+    unsafe extern "C" fn call(_nb: *mut bindings::notifier_block, event: core::ffi::c_ulong, ptr: *mut c_void) -> c_int {
+        let mut portid = 0u32;
+        // SAFETY: the netlink notifier chain passes a `struct netlink_notify`
+        // for the events the helper filters on.
+        if unsafe { bindings::dockfw_netlink_release_portid(event, ptr, &mut portid) } != 0 {
+            T::on_release(portid);
+        }
+        0 // NOTIFY_DONE
+    }
+}
+
+impl<T: OnRelease> Drop for ReleaseNotifier<T> {
+    fn drop(&mut self) {
+        // SAFETY: registered by the type invariant; the chain's rwsem makes
+        // sure no call is running when this returns.
+        unsafe { bindings::netlink_unregister_notifier(self.nb.get()) };
+    }
+}
+
+// SAFETY: the notifier block is only touched at register/unregister.
+unsafe impl<T: OnRelease> Send for ReleaseNotifier<T> {}
+// SAFETY: as above.
+unsafe impl<T: OnRelease> Sync for ReleaseNotifier<T> {}
 
 /// Attributes of a request or of a nested attribute.
 pub(crate) struct Attrs<'a> {
@@ -468,12 +626,15 @@ impl<F: Family> Registration<F> {
         // SAFETY: `family` and everything it points to live in the pinned
         // storage, which outlives the registration (dropped after unregister).
         to_result(unsafe { bindings::genl_register_family(s.family.get()) })?;
+        F::slot().publish(s.family.get());
         Ok(Self { storage, _f: PhantomData })
     }
 }
 
 impl<F: Family> Drop for Registration<F> {
     fn drop(&mut self) {
+        // No event sender may use the family past this point.
+        F::slot().clear();
         // SAFETY: registered by the type invariant. This waits for running
         // handlers; afterwards no callback can reference the storage.
         unsafe { bindings::genl_unregister_family(self.storage.family.get()) };

@@ -86,6 +86,11 @@ impl NetDevice {
         n
     }
 
+    pub(crate) fn ifindex(&self) -> i32 {
+        // SAFETY: by the type invariant the device is alive.
+        unsafe { bindings::dockfw_dev_ifindex(self.as_ptr()) }
+    }
+
     /// The namespace the device lives in.
     pub(crate) fn net(&self) -> &Net {
         // SAFETY: a device holds a reference on its namespace for as long as

@@ -14,6 +14,9 @@ pub(crate) const CMD_REPLACE: u8 = b::dockfw_cmd_DOCKFW_CMD_REPLACE as u8;
 pub(crate) const CMD_STATS_GET: u8 = b::dockfw_cmd_DOCKFW_CMD_STATS_GET as u8;
 pub(crate) const CMD_POLICY_GET: u8 = b::dockfw_cmd_DOCKFW_CMD_POLICY_GET as u8;
 pub(crate) const CMD_POLICY_SET: u8 = b::dockfw_cmd_DOCKFW_CMD_POLICY_SET as u8;
+pub(crate) const CMD_TRACE_SET: u8 = b::dockfw_cmd_DOCKFW_CMD_TRACE_SET as u8;
+pub(crate) const CMD_TRACE_CLEAR: u8 = b::dockfw_cmd_DOCKFW_CMD_TRACE_CLEAR as u8;
+pub(crate) const CMD_TRACE_EVENT: u8 = b::dockfw_cmd_DOCKFW_CMD_TRACE_EVENT as u8;
 
 pub(crate) const A_MAX: u32 = b::dockfw_attr___DOCKFW_A_MAX - 1;
 pub(crate) const A_VERSION: u32 = b::dockfw_attr_DOCKFW_A_VERSION;
@@ -23,6 +26,10 @@ pub(crate) const A_POLICY: u32 = b::dockfw_attr_DOCKFW_A_POLICY;
 pub(crate) const A_PHASE: u32 = b::dockfw_attr_DOCKFW_A_PHASE;
 pub(crate) const A_STATS: u32 = b::dockfw_attr_DOCKFW_A_STATS;
 pub(crate) const A_RULES: u32 = b::dockfw_attr_DOCKFW_A_RULES;
+pub(crate) const A_MATCH: u32 = b::dockfw_attr_DOCKFW_A_MATCH;
+pub(crate) const A_TRACE_RULE: u32 = b::dockfw_attr_DOCKFW_A_TRACE_RULE;
+pub(crate) const A_TRACE_ID: u32 = b::dockfw_attr_DOCKFW_A_TRACE_ID;
+pub(crate) const A_EVENT: u32 = b::dockfw_attr_DOCKFW_A_EVENT;
 
 pub(crate) const RA_ID: u32 = b::dockfw_rule_attr_DOCKFW_RA_ID;
 pub(crate) const RA_PRIORITY: u32 = b::dockfw_rule_attr_DOCKFW_RA_PRIORITY;
@@ -69,6 +76,51 @@ pub(crate) const STATS_MATCHED: u32 = b::dockfw_stats_attr_DOCKFW_STATS_MATCHED;
 pub(crate) const STATS_DROPPED: u32 = b::dockfw_stats_attr_DOCKFW_STATS_DROPPED;
 pub(crate) const STATS_MALFORMED: u32 = b::dockfw_stats_attr_DOCKFW_STATS_MALFORMED;
 pub(crate) const STATS_PAD: u32 = b::dockfw_stats_attr_DOCKFW_STATS_PAD;
+pub(crate) const STATS_TRACE_FILTERS: u32 = b::dockfw_stats_attr_DOCKFW_STATS_TRACE_FILTERS;
+pub(crate) const STATS_TRACE_EVENTS: u32 = b::dockfw_stats_attr_DOCKFW_STATS_TRACE_EVENTS;
+pub(crate) const STATS_TRACE_LOST: u32 = b::dockfw_stats_attr_DOCKFW_STATS_TRACE_LOST;
+
+pub(crate) const EV_TIMESTAMP: u32 = b::dockfw_event_attr_DOCKFW_EV_TIMESTAMP;
+pub(crate) const EV_SKB_ID: u32 = b::dockfw_event_attr_DOCKFW_EV_SKB_ID;
+pub(crate) const EV_HOOK: u32 = b::dockfw_event_attr_DOCKFW_EV_HOOK;
+pub(crate) const EV_FAMILY: u32 = b::dockfw_event_attr_DOCKFW_EV_FAMILY;
+pub(crate) const EV_NETNS: u32 = b::dockfw_event_attr_DOCKFW_EV_NETNS;
+pub(crate) const EV_NETNS_INIT: u32 = b::dockfw_event_attr_DOCKFW_EV_NETNS_INIT;
+pub(crate) const EV_IIFNAME: u32 = b::dockfw_event_attr_DOCKFW_EV_IIFNAME;
+pub(crate) const EV_IIFINDEX: u32 = b::dockfw_event_attr_DOCKFW_EV_IIFINDEX;
+pub(crate) const EV_OIFNAME: u32 = b::dockfw_event_attr_DOCKFW_EV_OIFNAME;
+pub(crate) const EV_OIFINDEX: u32 = b::dockfw_event_attr_DOCKFW_EV_OIFINDEX;
+pub(crate) const EV_PROTO: u32 = b::dockfw_event_attr_DOCKFW_EV_PROTO;
+pub(crate) const EV_SADDR: u32 = b::dockfw_event_attr_DOCKFW_EV_SADDR;
+pub(crate) const EV_DADDR: u32 = b::dockfw_event_attr_DOCKFW_EV_DADDR;
+pub(crate) const EV_SPORT: u32 = b::dockfw_event_attr_DOCKFW_EV_SPORT;
+pub(crate) const EV_DPORT: u32 = b::dockfw_event_attr_DOCKFW_EV_DPORT;
+pub(crate) const EV_TCP_FLAGS: u32 = b::dockfw_event_attr_DOCKFW_EV_TCP_FLAGS;
+pub(crate) const EV_ICMP_TYPE: u32 = b::dockfw_event_attr_DOCKFW_EV_ICMP_TYPE;
+pub(crate) const EV_ICMP_CODE: u32 = b::dockfw_event_attr_DOCKFW_EV_ICMP_CODE;
+pub(crate) const EV_ICMP_ID: u32 = b::dockfw_event_attr_DOCKFW_EV_ICMP_ID;
+pub(crate) const EV_IP_ID: u32 = b::dockfw_event_attr_DOCKFW_EV_IP_ID;
+pub(crate) const EV_LEN: u32 = b::dockfw_event_attr_DOCKFW_EV_LEN;
+pub(crate) const EV_CT_STATE: u32 = b::dockfw_event_attr_DOCKFW_EV_CT_STATE;
+pub(crate) const EV_CT_REPLY: u32 = b::dockfw_event_attr_DOCKFW_EV_CT_REPLY;
+pub(crate) const EV_CT_DNAT: u32 = b::dockfw_event_attr_DOCKFW_EV_CT_DNAT;
+pub(crate) const EV_ORIG_SADDR: u32 = b::dockfw_event_attr_DOCKFW_EV_ORIG_SADDR;
+pub(crate) const EV_ORIG_DADDR: u32 = b::dockfw_event_attr_DOCKFW_EV_ORIG_DADDR;
+pub(crate) const EV_ORIG_SPORT: u32 = b::dockfw_event_attr_DOCKFW_EV_ORIG_SPORT;
+pub(crate) const EV_ORIG_DPORT: u32 = b::dockfw_event_attr_DOCKFW_EV_ORIG_DPORT;
+pub(crate) const EV_VERDICT: u32 = b::dockfw_event_attr_DOCKFW_EV_VERDICT;
+pub(crate) const EV_RULE_ID: u32 = b::dockfw_event_attr_DOCKFW_EV_RULE_ID;
+pub(crate) const EV_TRACE_ID: u32 = b::dockfw_event_attr_DOCKFW_EV_TRACE_ID;
+pub(crate) const EV_PAD: u32 = b::dockfw_event_attr_DOCKFW_EV_PAD;
+
+/// Multicast group index of "trace" in the family's group list.
+pub(crate) const GROUP_TRACE: u32 = 0;
+
+/// Wall-clock time in nanoseconds (CLOCK_REALTIME), for event timestamps.
+pub(crate) fn now_ns() -> u64 {
+    // SAFETY: reads the clock; callable from any context.
+    unsafe { b::dockfw_now_ns() }
+}
 
 // The conntrack state bits of the uAPI are the model's `CtState::bit()`.
 const _: () = {

@@ -32,6 +32,9 @@ enum dockfw_cmd {
 	DOCKFW_CMD_STATS_GET,	/* -> STATS */
 	DOCKFW_CMD_POLICY_GET,	/* -> POLICY */
 	DOCKFW_CMD_POLICY_SET,	/* POLICY */
+	DOCKFW_CMD_TRACE_SET,	/* MATCH and/or TRACE_RULE -> reply TRACE_ID */
+	DOCKFW_CMD_TRACE_CLEAR,	/* [TRACE_ID]: this socket's filters (all, or one) */
+	DOCKFW_CMD_TRACE_EVENT,	/* multicast on "trace": EVENT */
 	__DOCKFW_CMD_MAX,
 };
 #define DOCKFW_CMD_MAX (__DOCKFW_CMD_MAX - 1)
@@ -46,6 +49,10 @@ enum dockfw_attr {
 	DOCKFW_A_PHASE,		/* u8: enum dockfw_replace_phase */
 	DOCKFW_A_STATS,		/* nested: enum dockfw_stats_attr */
 	DOCKFW_A_RULES,		/* nested: a batch of DOCKFW_A_RULE (REPLACE append) */
+	DOCKFW_A_MATCH,		/* nested: enum dockfw_rule_attr without verdict (trace filter) */
+	DOCKFW_A_TRACE_RULE,	/* u32: trace packets this rule decided */
+	DOCKFW_A_TRACE_ID,	/* u32, >= 1: a trace filter */
+	DOCKFW_A_EVENT,		/* nested: enum dockfw_event_attr (replies only) */
 	__DOCKFW_A_MAX,
 };
 #define DOCKFW_A_MAX (__DOCKFW_A_MAX - 1)
@@ -118,8 +125,57 @@ enum dockfw_stats_attr {
 	DOCKFW_STATS_DROPPED,		/* u64: packets dropped */
 	DOCKFW_STATS_MALFORMED,		/* u64: headers that did not parse */
 	DOCKFW_STATS_PAD,
+	DOCKFW_STATS_TRACE_FILTERS,	/* u32: trace filters installed */
+	DOCKFW_STATS_TRACE_EVENTS,	/* u64: trace events delivered */
+	DOCKFW_STATS_TRACE_LOST,	/* u64: events lost (no memory, listener full) */
 	__DOCKFW_STATS_MAX,
 };
 #define DOCKFW_STATS_MAX (__DOCKFW_STATS_MAX - 1)
+
+/*
+ * Trace events, multicast on the "trace" group (joining it needs
+ * CAP_NET_ADMIN). A filter is installed with TRACE_SET and belongs to the
+ * socket that sent it: TRACE_CLEAR, or closing that socket, removes it.
+ * Events are only built while someone listens and a filter matches; they
+ * are allocated atomically and dropped (and counted in TRACE_LOST) rather
+ * than ever delaying a packet.
+ */
+enum dockfw_event_attr {
+	DOCKFW_EV_UNSPEC,
+	DOCKFW_EV_TIMESTAMP,	/* u64: ns, CLOCK_REALTIME */
+	DOCKFW_EV_SKB_ID,	/* u32: same for every hook one skb crosses */
+	DOCKFW_EV_HOOK,		/* u8: NF_INET_* */
+	DOCKFW_EV_FAMILY,	/* u8: NFPROTO_IPV4 or NFPROTO_IPV6 */
+	DOCKFW_EV_NETNS,	/* u32: inode of the namespace the hook runs in */
+	DOCKFW_EV_NETNS_INIT,	/* flag: that namespace is the initial one */
+	DOCKFW_EV_IIFNAME,	/* string */
+	DOCKFW_EV_IIFINDEX,	/* u32 */
+	DOCKFW_EV_OIFNAME,	/* string */
+	DOCKFW_EV_OIFINDEX,	/* u32 */
+	DOCKFW_EV_PROTO,	/* u8 */
+	DOCKFW_EV_SADDR,	/* binary, 4 or 16 */
+	DOCKFW_EV_DADDR,	/* binary, 4 or 16 */
+	DOCKFW_EV_SPORT,	/* u16 */
+	DOCKFW_EV_DPORT,	/* u16 */
+	DOCKFW_EV_TCP_FLAGS,	/* u8 */
+	DOCKFW_EV_ICMP_TYPE,	/* u8 */
+	DOCKFW_EV_ICMP_CODE,	/* u8 */
+	DOCKFW_EV_ICMP_ID,	/* u16 */
+	DOCKFW_EV_IP_ID,	/* u32 */
+	DOCKFW_EV_LEN,		/* u32: skb->len */
+	DOCKFW_EV_CT_STATE,	/* u32: one DOCKFW_CTSTATE_* bit */
+	DOCKFW_EV_CT_REPLY,	/* flag: reply direction of its flow */
+	DOCKFW_EV_CT_DNAT,	/* flag: the flow's destination was NATed */
+	DOCKFW_EV_ORIG_SADDR,	/* binary: conntrack original tuple */
+	DOCKFW_EV_ORIG_DADDR,	/* binary */
+	DOCKFW_EV_ORIG_SPORT,	/* u16 */
+	DOCKFW_EV_ORIG_DPORT,	/* u16 */
+	DOCKFW_EV_VERDICT,	/* u8: enum dockfw_verdict (accept or drop) */
+	DOCKFW_EV_RULE_ID,	/* u32: the deciding rule; absent: default policy */
+	DOCKFW_EV_TRACE_ID,	/* u32: the first filter that matched */
+	DOCKFW_EV_PAD,
+	__DOCKFW_EV_MAX,
+};
+#define DOCKFW_EV_MAX (__DOCKFW_EV_MAX - 1)
 
 #endif /* _UAPI_LINUX_DOCKFW_H */
