@@ -21,6 +21,8 @@ use kernel::prelude::*;
 /// At most this many filters in all, and per socket.
 pub(crate) const MAX_FILTERS: usize = 256;
 pub(crate) const MAX_FILTERS_PER_SOCKET: usize = 16;
+/// Filter ids named in one event (the rest still match, unnamed).
+const MAX_IDS_PER_EVENT: usize = 32;
 
 #[derive(Clone, Copy)]
 pub(crate) struct Filter {
@@ -77,13 +79,24 @@ pub(crate) fn emit(
             netns: net.inum(),
             host: net.is_init(),
         };
-        let Some(hit) = filters.list.iter().find(|f| {
-            f.matcher.as_ref().map_or(true, |m| m.matches(&ctx)) && f.rule.map_or(true, |r| rule == Some(r))
-        }) else {
+        // Every matching filter is named in the event, so that each trace
+        // session (they share the multicast group) keeps only its own.
+        let mut hits = [0u32; MAX_IDS_PER_EVENT];
+        let mut n = 0;
+        for f in filters.list.iter() {
+            if n < hits.len()
+                && f.matcher.as_ref().map_or(true, |m| m.matches(&ctx))
+                && f.rule.map_or(true, |r| rule == Some(r))
+            {
+                hits[n] = f.id;
+                n += 1;
+            }
+        }
+        if n == 0 {
             return;
-        };
+        }
         let build = |m: &mut Message| -> Result {
-            let n = m.nest_start(A_EVENT)?;
+            let nest = m.nest_start(A_EVENT)?;
             m.put_u64(EV_TIMESTAMP, now_ns(), EV_PAD)?;
             m.put_u32(EV_SKB_ID, skb.trace_id())?;
             m.put_u8(EV_HOOK, hook.index() as u8)?;
@@ -139,11 +152,13 @@ pub(crate) fn emit(
             if let Some(r) = rule {
                 m.put_u32(EV_RULE_ID, r)?;
             }
-            m.put_u32(EV_TRACE_ID, hit.id)?;
-            m.nest_end(n);
+            for &id in &hits[..n] {
+                m.put_u32(EV_TRACE_ID, id)?;
+            }
+            m.nest_end(nest);
             Ok(())
         };
-        match crate::netlink::DockfwFamily::events().multicast(GROUP_TRACE, CMD_TRACE_EVENT, 512, build) {
+        match crate::netlink::DockfwFamily::events().multicast(GROUP_TRACE, CMD_TRACE_EVENT, 640, build) {
             Delivery::Sent => st.stats.count(|s| &s.trace_events),
             Delivery::Lost => st.stats.count(|s| &s.trace_lost),
             Delivery::NoListener => {}

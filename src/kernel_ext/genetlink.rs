@@ -80,7 +80,8 @@ pub(crate) enum Delivery {
     NoListener,
     /// Every listener got it.
     Sent,
-    /// Lost: no memory, too big, or a listener's queue was full.
+    /// Lost: no memory, too big, or a listener's queue was full (or the
+    /// last listener left after the check).
     Lost,
 }
 
@@ -131,9 +132,12 @@ impl FamilySlot {
         }
         msg.owned = false;
         // SAFETY: `msg` holds a complete message; multicast consumes the skb.
+        // netlink_broadcast reports a listener whose queue was full as
+        // -ESRCH ("delivered to nobody") unless that listener asked for
+        // NETLINK_BROADCAST_ERROR; listeners were there a moment ago, so
+        // anything but 0 means the event was lost.
         match unsafe { bindings::dockfw_genlmsg_multicast(fam, skb, hdr, group) } {
             0 => Delivery::Sent,
-            e if e == -(kernel::bindings::ESRCH as i32) => Delivery::NoListener,
             _ => Delivery::Lost,
         }
     }

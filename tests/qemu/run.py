@@ -89,8 +89,9 @@ def build_initramfs():
     if os.path.exists(ROOT):
         shutil.rmtree(ROOT)
     for d in ["bin", "sbin", "usr/bin", "usr/sbin", "lib/modules", "proc", "sys", "dev", "etc",
-              "scenarios", "tmp", "run", "var/run", "lib64"]:
+              "scenarios", "tmp", "run", "var", "lib64"]:
         os.makedirs(os.path.join(ROOT, d), exist_ok=True)
+    os.symlink("../run", os.path.join(ROOT, "var/run"))
     bb = "/bin/busybox"
     shutil.copy2(bb, os.path.join(ROOT, "bin/busybox"))
     ours = {os.path.basename(k) for k in HOST_BINARIES} | set(XTABLES_LINKS)

@@ -16,6 +16,12 @@ use serde::Serialize;
 
 pub type Attr = Nlattr<u16, Buffer>;
 
+/// The payload of a u32 attribute.
+pub fn attr_as_u32(a: &Attr) -> Option<u32> {
+    let b: &[u8] = a.payload().as_ref();
+    b.try_into().ok().map(u32::from_ne_bytes)
+}
+
 /// An attribute with a raw payload.
 pub fn attr(ty: u16, payload: Vec<u8>) -> Attr {
     NlattrBuilder::default()

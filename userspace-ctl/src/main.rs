@@ -25,19 +25,23 @@ mod uapi {
 }
 
 mod codec;
+mod explain;
 mod netlink;
 mod ruleset;
+mod trace;
 #[cfg(test)]
 mod uapi_parse;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use codec::{attr_u32, attr_u8, decode_rule, encode_rule, nest, rule_text, Attr, JsonRule, RuleEntry};
+use codec::{attr_u32, attr_u8, decode_rule, encode_rule, nest, rule_attrs, rule_text, Attr, JsonRule, RuleEntry};
 use netlink::{find, Conn, NlError};
 use neli::{attr::Attribute, Size};
 use rule_syntax::{parse_rule, SyntaxError};
 use rules::Rule;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 use uapi::*;
 
 const EXIT_KERNEL: u8 = 1;
@@ -63,6 +67,8 @@ Examples:
   dockfwctl policy drop
   dockfwctl save > rules.txt && dockfwctl restore rules.txt
   dockfwctl stats
+  dockfwctl trace tcp dport 8081 --explain
+  dockfwctl trace -f 'udp dport 53' --rule 3 --json --count 100
 
 Exit status:
   0  success
@@ -131,6 +137,49 @@ enum Cmd {
         /// Ruleset file, or `-` for standard input.
         file: String,
     },
+    /// Trace packets through the hooks: one event per hook a matching
+    /// packet crosses, with the verdict and the deciding rule.
+    ///
+    /// MATCH uses the rule syntax without an action (and without prio,
+    /// comment and id) and is one filter; every --filter and every --rule
+    /// adds another. Without any, every packet is traced. Text output groups
+    /// the events of one packet (skb); --json prints one object per event
+    /// and line. Stops on Ctrl-C/SIGTERM, --count or --timeout. Needs
+    /// CAP_NET_ADMIN.
+    #[command(
+        visible_alias = "monitor",
+        after_help = "Examples:\n  dockfwctl trace tcp dport 8081\n  dockfwctl trace -f 'forward udp' -f 'icmp' --timeout 10 --explain\n  dockfwctl trace --rule 3 --json --count 20"
+    )]
+    Trace {
+        /// A filter in the rule syntax, without an action.
+        #[arg(value_name = "MATCH")]
+        matches: Vec<String>,
+        /// Another filter (repeatable), e.g. -f 'udp dport 53'.
+        #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+        filters: Vec<String>,
+        /// Trace the packets this rule decides (repeatable).
+        #[arg(long = "rule", value_name = "ID", value_parser = clap::value_parser!(u32).range(1..))]
+        rules: Vec<u32>,
+        /// One JSON object per event and line, printed at once.
+        #[arg(long)]
+        json: bool,
+        /// Stop after N events.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+        /// Stop after SECS seconds (fractions allowed).
+        #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+        timeout: Option<Duration>,
+        /// At the end, explain each flow: its path, NAT and what decided it.
+        #[arg(long)]
+        explain: bool,
+    },
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
 }
 
 /// A failure: the message (without the `dockfwctl: ` prefix) and exit code.
@@ -188,6 +237,232 @@ fn parse_add(words: &[String]) -> Result<Rule, Fail> {
     Ok(rule)
 }
 
+/// Keywords of the rule syntax followed by an argument.
+const ARG_KEYWORDS: &[&str] =
+    &["proto", "saddr", "daddr", "orig-daddr", "sport", "dport", "orig-dport", "iif", "oif", "netns", "ct", "prio", "comment", "id"];
+
+/// Parses a trace filter (rule syntax without an action) into the
+/// `DOCKFW_RA_*` attributes of a `DOCKFW_A_MATCH` nest: no verdict,
+/// priority, id or comment, and no hook mask when it names all five.
+fn parse_match(words: &[String], what: &str) -> Result<Vec<Attr>, Fail> {
+    let line = words.iter().flat_map(|w| w.split_whitespace()).collect::<Vec<_>>().join(" ");
+    let toks = ruleset::tokens(&line);
+    let syntax = |e: SyntaxError, msg: &str| {
+        fail(EXIT_USAGE, format!("{what}: syntax error: {msg}\n{}", caret_report(&line, &e)))
+    };
+    for (i, &(_, t)) in toks.iter().enumerate() {
+        let is_keyword = i == 0 || !ARG_KEYWORDS.contains(&toks[i - 1].1);
+        if is_keyword && matches!(t, "prio" | "comment" | "id" | "accept" | "drop" | "log") {
+            let e = SyntaxError { token: i, msg: "" };
+            return Err(syntax(e, &format!("`{t}` is not allowed in a trace filter (filters have no action, prio, comment or id)")));
+        }
+    }
+    let rule = parse_rule(toks.iter().map(|t| t.1).chain(["accept"])).map_err(|e| syntax(e, e.msg))?;
+    Ok(rule_attrs(&rule)
+        .into_iter()
+        .filter(|a| {
+            let ty = *a.nla_type().nla_type();
+            let rule_only = matches!(ty, DOCKFW_RA_VERDICT | DOCKFW_RA_PRIORITY | DOCKFW_RA_ID | DOCKFW_RA_COMMENT);
+            let all_hooks = ty == DOCKFW_RA_HOOKS && rule.hooks == rules::ALL_HOOKS;
+            !rule_only && !all_hooks
+        })
+        .collect())
+}
+
+/// The TRACE_SET requests of `dockfwctl trace`, one per filter.
+fn trace_requests(matches: &[String], filters: &[String], rule_ids: &[u32]) -> Result<Vec<Vec<Attr>>, Fail> {
+    let mut out = Vec::new();
+    let as_nest = |attrs: Vec<Attr>| nest(DOCKFW_A_MATCH, &attrs).map_err(|e| fail(EXIT_USAGE, e));
+    if !matches.is_empty() {
+        out.push(vec![as_nest(parse_match(matches, "trace")?)?]);
+    }
+    for f in filters {
+        out.push(vec![as_nest(parse_match(std::slice::from_ref(f), "trace filter")?)?]);
+    }
+    for &id in rule_ids {
+        out.push(vec![attr_u32(DOCKFW_A_TRACE_RULE, id)]);
+    }
+    if out.is_empty() {
+        // An empty match: every packet.
+        out.push(vec![as_nest(vec![])?]);
+    }
+    Ok(out)
+}
+
+/// Prints groups of events; a write error (closed pipe) clears `ok`.
+fn write_groups(out: &mut impl Write, gs: Vec<Vec<trace::Event>>, ok: &mut bool) {
+    for g in gs {
+        if *ok && (out.write_all(trace::group_text(&g).as_bytes()).is_err() || out.flush().is_err()) {
+            *ok = false;
+        }
+    }
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// SIGINT and SIGTERM set `STOP` (without SA_RESTART, so a blocked poll
+/// returns at once).
+fn install_stop_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction with an async-signal-safe handler
+        // that only stores to an atomic.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_stop_signal as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = 0;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+struct TraceOpts {
+    json: bool,
+    count: Option<u64>,
+    timeout: Option<Duration>,
+    explain: bool,
+}
+
+/// Events beyond this many are not kept for --explain.
+const EXPLAIN_MAX_EVENTS: usize = 200_000;
+
+fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fail> {
+    let what = "trace";
+    let conn = open(what)?;
+    let group = conn.mcast_group(DOCKFW_MCGRP_TRACE).ok_or_else(|| {
+        fail(EXIT_NO_FAMILY, format!("{what}: the {DOCKFW_GENL_NAME} family has no \"{DOCKFW_MCGRP_TRACE}\" multicast group (module without tracing?)"))
+    })?;
+    // Join before installing filters so that no event after the "ready"
+    // line is missed.
+    conn.join(group).map_err(|e| nl_fail(&format!("{what}: joining the {DOCKFW_MCGRP_TRACE} multicast group"), e))?;
+    let _ = conn.set_rcvbuf(4 << 20);
+    let n = requests.len();
+    // Our filters' ids: the group is shared with every other trace session,
+    // whose events we must not show.
+    let mut mine: Vec<u32> = Vec::new();
+    for r in requests {
+        match conn.request(DOCKFW_CMD_TRACE_SET, r, false) {
+            Ok(replies) => mine.extend(
+                replies.iter().filter_map(|m| find(m, DOCKFW_A_TRACE_ID)).filter_map(|a| codec::attr_as_u32(a)),
+            ),
+            Err(e) => {
+                let _ = conn.request(DOCKFW_CMD_TRACE_CLEAR, vec![], false);
+                return Err(nl_fail(&format!("{what}: install filter"), e));
+            }
+        }
+    }
+    install_stop_handlers();
+    eprintln!("tracing: {n} filter(s); Ctrl-C to stop");
+    let _ = std::io::stderr().flush();
+
+    let start = Instant::now();
+    let deadline = o.timeout.map(|t| start + t);
+    let mut names = trace::NetnsNames::new(trace::NETNS_DIR);
+    let mut grouper = trace::Grouper::default();
+    let mut kept: Vec<trace::Event> = Vec::new();
+    let (mut events, mut lost, mut malformed) = (0u64, 0u64, 0u64);
+    let mut out = std::io::stdout().lock();
+    let mut buf = vec![0u8; 64 * 1024];
+    let family = conn.family_id();
+    let mut out_ok = true;
+    'main: while !STOP.load(Ordering::SeqCst) && out_ok {
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) || o.count.is_some_and(|c| events >= c) {
+            break;
+        }
+        if !o.json {
+            write_groups(&mut out, grouper.due(now), &mut out_ok);
+        }
+        let mut wait = Duration::from_millis(250);
+        for t in [deadline, if o.json { None } else { grouper.next_due() }].into_iter().flatten() {
+            wait = wait.min(t.saturating_duration_since(now));
+        }
+        if !conn.wait_readable(wait) {
+            continue;
+        }
+        // Read everything queued.
+        loop {
+            let len = match conn.recv_raw(&mut buf) {
+                Ok(len) => len,
+                Err(libc::ENOBUFS) => {
+                    lost += 1;
+                    continue;
+                }
+                Err(libc::EAGAIN) | Err(libc::EINTR) => break,
+                Err(e) => {
+                    eprintln!("dockfwctl: {what}: receive: {}", netlink::strerror(e));
+                    break 'main;
+                }
+            };
+            for r in trace::parse_datagram(&buf[..len], family) {
+                let mut e = match r {
+                    Ok(e) => e,
+                    Err(_) => {
+                        malformed += 1;
+                        continue;
+                    }
+                };
+                if !mine.is_empty() && !e.trace_ids.iter().any(|id| mine.contains(id)) {
+                    continue; // another session's event
+                }
+                names.annotate(&mut e);
+                events += 1;
+                if o.json {
+                    let line = trace::json_line(&e);
+                    if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                        out_ok = false;
+                    }
+                } else if let Some(g) = grouper.push(e.clone(), Instant::now()) {
+                    write_groups(&mut out, vec![g], &mut out_ok);
+                }
+                if o.explain && kept.len() < EXPLAIN_MAX_EVENTS {
+                    kept.push(e);
+                }
+                if o.count.is_some_and(|c| events >= c) || !out_ok {
+                    break 'main;
+                }
+            }
+        }
+    }
+    if !o.json {
+        write_groups(&mut out, grouper.drain(), &mut out_ok);
+    }
+    // Leave the group first so that the queue cannot overflow while the
+    // filters are removed; closing the socket would remove them too.
+    let _ = conn.leave(group);
+    if conn.request(DOCKFW_CMD_TRACE_CLEAR, vec![], false).is_err() {
+        let _ = conn.request(DOCKFW_CMD_TRACE_CLEAR, vec![], false);
+    }
+    if o.explain && out_ok {
+        let flows = explain::explain(&kept);
+        let text = if o.json {
+            flows.iter().map(|f| serde_json::json!({ "explain": f }).to_string() + "\n").collect::<String>()
+        } else if flows.is_empty() {
+            "\nno flows traced\n".to_string()
+        } else {
+            format!("\n{}", explain::render(&flows))
+        };
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    }
+    let kernel_lost = stats(&conn).ok().and_then(|s| s.into_iter().find(|(k, _)| k == "trace_lost")).map(|(_, v)| v);
+    let mut summary = format!("{events} events, {lost} lost");
+    if let Some(k) = kernel_lost {
+        summary.push_str(&format!(" (kernel lost: {k})"));
+    }
+    if malformed > 0 {
+        summary.push_str(&format!(", {malformed} malformed"));
+    }
+    if kept.len() >= EXPLAIN_MAX_EVENTS && o.explain {
+        summary.push_str(&format!(", explain kept the first {EXPLAIN_MAX_EVENTS} events only"));
+    }
+    eprintln!("{summary}");
+    Ok(())
+}
+
 fn reply_u32(msgs: &[netlink::Msg], ty: u16) -> Option<u32> {
     msgs.iter().find_map(|m| find(m, ty)).and_then(|a| a.payload().as_ref().try_into().ok()).map(u32::from_ne_bytes)
 }
@@ -215,19 +490,23 @@ fn stats(conn: &Conn) -> Result<Vec<(String, u64)>, Fail> {
         .iter()
         .find_map(|m| find(m, DOCKFW_A_STATS))
         .ok_or_else(|| fail(EXIT_IO, format!("{what}: reply without statistics")))?;
-    let handle = nest.get_attr_handle::<u16>().map_err(|e| fail(EXIT_IO, format!("{what}: {e}")))?;
+    decode_stats(nest.payload().as_ref()).map_err(|e| fail(EXIT_IO, format!("{what}: {e}")))
+}
+
+/// The `DOCKFW_STATS_*` attributes of a `DOCKFW_A_STATS` payload as
+/// (name, value), names from the header's enum in lower case
+/// (`trace_lost`), u32 and u64 alike; PAD and unknown attributes skipped.
+fn decode_stats(payload: &[u8]) -> Result<Vec<(String, u64)>, String> {
     let mut out = Vec::new();
-    for a in handle.iter() {
-        let ty = *a.nla_type().nla_type();
+    for (ty, b) in netlink::parse_attrs(payload)? {
         let Some((name, _)) = ENUM_DOCKFW_STATS_ATTR.iter().find(|(_, v)| *v == ty) else { continue };
         if ty == DOCKFW_STATS_UNSPEC || ty == DOCKFW_STATS_PAD || name.starts_with("__") {
             continue;
         }
-        let b = a.payload().as_ref();
         let v = match b.len() {
             4 => u64::from(u32::from_ne_bytes(b.try_into().unwrap())),
             8 => u64::from_ne_bytes(b.try_into().unwrap()),
-            n => return Err(fail(EXIT_IO, format!("{what}: {name} has {n} bytes"))),
+            n => return Err(format!("{name} has {n} bytes")),
         };
         let key = name.strip_prefix("DOCKFW_STATS_").unwrap_or(name).to_lowercase();
         out.push((key, v));
@@ -426,6 +705,10 @@ fn run(cmd: Cmd) -> Result<(), Fail> {
             print!("{out}");
             Ok(())
         }
+        Cmd::Trace { matches, filters, rules, json, count, timeout, explain } => {
+            let requests = trace_requests(&matches, &filters, &rules)?;
+            run_trace(requests, TraceOpts { json, count, timeout, explain })
+        }
         Cmd::Restore { file } => {
             let (name, text) = read_source(&file)?;
             let rules = ruleset::parse_file(&text)
@@ -476,12 +759,19 @@ mod tests {
         check("dockfw_verdict", &w32(ENUM_DOCKFW_VERDICT));
         check("dockfw_ctstate", &w32(ENUM_DOCKFW_CTSTATE));
         check("dockfw_replace_phase", &w32(ENUM_DOCKFW_REPLACE_PHASE));
+        check("dockfw_event_attr", &w16(ENUM_DOCKFW_EVENT_ATTR));
         // Implicit increments and shifts as C defines them.
         assert_eq!(DOCKFW_CMD_UNSPEC, 0);
         assert_eq!(DOCKFW_CMD_RULE_DEL, DOCKFW_CMD_RULE_ADD + 1);
         assert_eq!(DOCKFW_CMD_MAX, __DOCKFW_CMD_MAX - 1);
-        assert_eq!(DOCKFW_CMD_MAX, DOCKFW_CMD_POLICY_SET);
+        assert_eq!(DOCKFW_CMD_MAX, DOCKFW_CMD_TRACE_EVENT);
+        assert_eq!(DOCKFW_CMD_TRACE_SET, DOCKFW_CMD_POLICY_SET + 1);
+        assert_eq!(DOCKFW_A_MAX, DOCKFW_A_EVENT);
         assert_eq!(DOCKFW_RA_MAX, DOCKFW_RA_PAD);
+        assert_eq!(DOCKFW_STATS_MAX, DOCKFW_STATS_TRACE_LOST);
+        assert_eq!(DOCKFW_STATS_TRACE_FILTERS, DOCKFW_STATS_PAD + 1);
+        assert_eq!(DOCKFW_EV_MAX, DOCKFW_EV_PAD);
+        assert_eq!(DOCKFW_EV_TIMESTAMP, 1);
         assert_eq!(DOCKFW_CTSTATE_UNTRACKED, 1 << 3);
         assert_eq!(
             DOCKFW_CTSTATE_ALL,
@@ -544,6 +834,89 @@ mod tests {
         assert_eq!(rule_at_offset(&sizes, 0..2, 3), None);
     }
 
+    fn attr_types(a: &[Attr]) -> Vec<u16> {
+        a.iter().map(|x| *x.nla_type().nla_type()).collect()
+    }
+
+    fn payload(a: &[Attr], ty: u16) -> Option<Vec<u8>> {
+        a.iter().find(|x| *x.nla_type().nla_type() == ty).map(|x| x.payload().as_ref().to_vec())
+    }
+
+    #[test]
+    fn trace_match_parsing_and_encoding() {
+        let m = parse_match(&words("tcp dport 8081"), "trace").unwrap();
+        assert_eq!(attr_types(&m), vec![DOCKFW_RA_PROTO, DOCKFW_RA_DPORT_MIN, DOCKFW_RA_DPORT_MAX]);
+        assert_eq!(payload(&m, DOCKFW_RA_DPORT_MIN), Some(8081u16.to_ne_bytes().to_vec()));
+        // Hooks only when not all five; netns, ct, orig-dport pass through.
+        let m = parse_match(&words("forward ip netns host ct new orig-daddr 10.0.0.1 orig-dport 80 iif veth+"), "trace").unwrap();
+        assert_eq!(payload(&m, DOCKFW_RA_HOOKS), Some((1u32 << 2).to_ne_bytes().to_vec()));
+        assert_eq!(payload(&m, DOCKFW_RA_NETNS_HOST), Some(vec![]));
+        assert_eq!(payload(&m, DOCKFW_RA_CTSTATE), Some(DOCKFW_CTSTATE_NEW.to_ne_bytes().to_vec()));
+        assert_eq!(payload(&m, DOCKFW_RA_ORIG_DADDR), Some(vec![10, 0, 0, 1]));
+        assert_eq!(payload(&m, DOCKFW_RA_IIFNAME), Some(b"veth+\0".to_vec()));
+        assert_eq!(payload(&m, DOCKFW_RA_FAMILY), Some(vec![2]));
+        for t in [DOCKFW_RA_VERDICT, DOCKFW_RA_PRIORITY, DOCKFW_RA_ID, DOCKFW_RA_COMMENT] {
+            assert!(payload(&m, t).is_none(), "{t}");
+        }
+        // Errors show the caret under the user's token, exit 2.
+        let f = parse_match(&words("tcp dportt 80"), "trace").unwrap_err();
+        assert_eq!(f.code, EXIT_USAGE);
+        assert_eq!(f.msg, "trace: syntax error: unknown keyword\n  tcp dportt 80\n      ^^^^^^");
+        // A missing argument points past the end (not at the dummy action).
+        let f = parse_match(&words("tcp dport"), "trace filter").unwrap_err();
+        assert!(f.msg.starts_with("trace filter: syntax error: "), "{}", f.msg);
+        assert!(f.msg.ends_with("\n  tcp dport\n            ^"), "{}", f.msg);
+        // Rule-only words are refused where they stand.
+        let f = parse_match(&words("udp drop"), "trace").unwrap_err();
+        assert!(f.msg.ends_with("\n  udp drop\n      ^^^^"), "{}", f.msg);
+        let f = parse_match(&words("tcp prio 5"), "trace").unwrap_err();
+        assert!(f.msg.contains("`prio`") && f.msg.ends_with("      ^^^^"), "{}", f.msg);
+        // ... but not as the argument of another keyword.
+        assert!(parse_match(&words("iif id"), "trace").is_ok());
+        // Inconsistent matches are caught before anything is sent.
+        assert!(parse_match(&words("icmp dport 80"), "trace").unwrap_err().msg.contains("ports only exist"));
+    }
+
+    #[test]
+    fn trace_requests_one_per_filter() {
+        // Nothing given: one empty match (everything).
+        let r = trace_requests(&[], &[], &[]).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(attr_types(&r[0]), vec![DOCKFW_A_MATCH]);
+        assert!(r[0][0].payload().as_ref().is_empty());
+        assert!(*r[0][0].nla_type().nla_nested());
+        let r = trace_requests(&words("tcp dport 8081"), &["udp".into(), "icmp".into()], &[3, 9]).unwrap();
+        assert_eq!(r.len(), 5);
+        assert!(r[..3].iter().all(|x| attr_types(x) == vec![DOCKFW_A_MATCH]));
+        assert_eq!(attr_types(&r[3]), vec![DOCKFW_A_TRACE_RULE]);
+        assert_eq!(payload(&r[4], DOCKFW_A_TRACE_RULE), Some(9u32.to_ne_bytes().to_vec()));
+        let inner = r[1][0].get_attr_handle::<u16>().unwrap();
+        let proto = inner.iter().find(|a| *a.nla_type().nla_type() == DOCKFW_RA_PROTO).unwrap();
+        assert_eq!(proto.payload().as_ref(), &[17]);
+        assert_eq!(trace_requests(&[], &["bogus".into()], &[]).unwrap_err().code, EXIT_USAGE);
+    }
+
+    #[test]
+    fn stats_decode_new_trace_fields() {
+        use trace::tests::raw_attr;
+        let mut b = Vec::new();
+        b.extend(raw_attr(DOCKFW_STATS_RULES, &4u32.to_ne_bytes()));
+        b.extend(raw_attr(DOCKFW_STATS_PAD, &[]));
+        b.extend(raw_attr(DOCKFW_STATS_PACKETS, &1000u64.to_ne_bytes()));
+        b.extend(raw_attr(DOCKFW_STATS_TRACE_FILTERS, &2u32.to_ne_bytes()));
+        b.extend(raw_attr(DOCKFW_STATS_PAD, &[]));
+        b.extend(raw_attr(DOCKFW_STATS_TRACE_EVENTS, &123_456_789_012u64.to_ne_bytes()));
+        b.extend(raw_attr(DOCKFW_STATS_TRACE_LOST, &7u64.to_ne_bytes()));
+        b.extend(raw_attr(__DOCKFW_STATS_MAX + 1, &[1]));
+        let s = decode_stats(&b).unwrap();
+        let want: Vec<(String, u64)> = [("rules", 4), ("packets", 1000), ("trace_filters", 2), ("trace_events", 123_456_789_012), ("trace_lost", 7)]
+            .iter()
+            .map(|&(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(s, want);
+        assert!(decode_stats(&raw_attr(DOCKFW_STATS_TRACE_LOST, &[1, 2])).unwrap_err().contains("TRACE_LOST"));
+    }
+
     #[test]
     fn cli_parses() {
         use clap::CommandFactory;
@@ -556,5 +929,24 @@ mod tests {
         assert!(Cli::try_parse_from(["dockfwctl", "policy", "log"]).is_err());
         let Err(e) = Cli::try_parse_from(["dockfwctl", "add"]) else { panic!("add without a rule parsed") };
         assert_eq!(e.exit_code(), 2);
+        // trace: flags may come before or after the match words.
+        let c = Cli::try_parse_from(["dockfwctl", "trace", "tcp", "dport", "8081", "--json", "-f", "udp", "--rule", "3", "--count", "5", "--timeout", "1.5", "--explain"]).unwrap();
+        match c.cmd {
+            Cmd::Trace { matches, filters, rules, json, count, timeout, explain } => {
+                assert_eq!(matches, ["tcp", "dport", "8081"]);
+                assert_eq!(filters, ["udp"]);
+                assert_eq!(rules, [3]);
+                assert!(json && explain);
+                assert_eq!(count, Some(5));
+                assert_eq!(timeout, Some(Duration::from_millis(1500)));
+            }
+            _ => panic!("not trace"),
+        }
+        let c = Cli::try_parse_from(["dockfwctl", "monitor"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Trace { ref matches, .. } if matches.is_empty()));
+        assert!(Cli::try_parse_from(["dockfwctl", "trace", "--rule", "0"]).is_err());
+        assert!(Cli::try_parse_from(["dockfwctl", "trace", "--count", "0"]).is_err());
+        assert!(Cli::try_parse_from(["dockfwctl", "trace", "--timeout", "-1"]).is_err());
+        assert!(Cli::try_parse_from(["dockfwctl", "trace", "--timeout", "x"]).is_err());
     }
 }

@@ -22,6 +22,7 @@ use neli::{
     utils::Groups,
 };
 use std::cell::Cell;
+use std::os::unix::io::AsRawFd;
 
 pub type Msg = Genlmsghdr<u8, u16>;
 
@@ -106,6 +107,50 @@ pub struct Conn {
     sock: NlSocketHandle,
     family: u16,
     seq: Cell<u32>,
+    /// The family's multicast groups (name, id), from the controller.
+    groups: Vec<(String, u32)>,
+}
+
+/// Attributes of a netlink attribute stream as (type, payload), the type
+/// without the NLA_F_NESTED / NLA_F_NET_BYTEORDER bits.
+pub fn parse_attrs(mut b: &[u8]) -> Result<Vec<(u16, &[u8])>, String> {
+    let mut out = Vec::new();
+    while b.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
+        let ty = u16::from_ne_bytes([b[2], b[3]]) & 0x3fff;
+        if len < 4 || len > b.len() {
+            return Err(format!("attribute {ty} of length {len} in {} bytes", b.len()));
+        }
+        out.push((ty, &b[4..len]));
+        b = &b[((len + 3) & !3).min(b.len())..];
+    }
+    Ok(out)
+}
+
+/// The (name, id) pairs of a `CTRL_ATTR_MCAST_GROUPS` payload.
+pub fn mcast_groups(payload: &[u8]) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    for (_, grp) in parse_attrs(payload).unwrap_or_default() {
+        let (mut name, mut id) = (None, None);
+        for (ty, b) in parse_attrs(grp).unwrap_or_default() {
+            match i32::from(ty) {
+                libc::CTRL_ATTR_MCAST_GRP_NAME => {
+                    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+                    name = Some(String::from_utf8_lossy(&b[..end]).into_owned());
+                }
+                libc::CTRL_ATTR_MCAST_GRP_ID => id = b.try_into().ok().map(u32::from_ne_bytes),
+                _ => {}
+            }
+        }
+        if let (Some(n), Some(i)) = (name, id) {
+            out.push((n, i));
+        }
+    }
+    out
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
 }
 
 impl Conn {
@@ -118,7 +163,7 @@ impl Conn {
     fn open_family(name: &str) -> Result<Conn, NlError> {
         let sock = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty()).map_err(from_socket)?;
         sock.enable_ext_ack(true).map_err(from_socket)?;
-        let mut conn = Conn { sock, family: u16::from(GenlId::Ctrl), seq: Cell::new(1) };
+        let mut conn = Conn { sock, family: u16::from(GenlId::Ctrl), seq: Cell::new(1), groups: Vec::new() };
         let reply = conn.transact(
             u16::from(GenlId::Ctrl),
             u8::from(CtrlCmd::Getfamily),
@@ -137,7 +182,80 @@ impl Conn {
             .and_then(|a| a.payload().as_ref().try_into().ok())
             .map(u16::from_ne_bytes)
             .ok_or_else(|| NlError::NoFamily("no family id in the controller's reply".into()))?;
+        conn.groups = msgs
+            .iter()
+            .find_map(|m| find(m, u16::from(CtrlAttr::McastGroups)))
+            .map(|a| mcast_groups(a.payload().as_ref()))
+            .unwrap_or_default();
         Ok(conn)
+    }
+
+    /// The family's id (the `nlmsg_type` of its messages).
+    pub fn family_id(&self) -> u16 {
+        self.family
+    }
+
+    /// The id of the family's multicast group `name`.
+    pub fn mcast_group(&self, name: &str) -> Option<u32> {
+        self.groups.iter().find(|(n, _)| n == name).map(|&(_, id)| id)
+    }
+
+    fn setsockopt_u32(&self, level: i32, opt: i32, v: u32) -> Result<(), NlError> {
+        // SAFETY: a valid fd and a pointer to a live u32 of the given size.
+        let r = unsafe {
+            libc::setsockopt(
+                self.sock.as_raw_fd(),
+                level,
+                opt,
+                &v as *const u32 as *const libc::c_void,
+                std::mem::size_of::<u32>() as libc::socklen_t,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(NlError::Kernel { errno: errno(), msg: None, offset: None })
+        }
+    }
+
+    /// Joins a multicast group (EPERM without the rights the family asks).
+    pub fn join(&self, group: u32) -> Result<(), NlError> {
+        self.setsockopt_u32(libc::SOL_NETLINK, libc::NETLINK_ADD_MEMBERSHIP, group)
+    }
+
+    /// Leaves a multicast group.
+    pub fn leave(&self, group: u32) -> Result<(), NlError> {
+        self.setsockopt_u32(libc::SOL_NETLINK, libc::NETLINK_DROP_MEMBERSHIP, group)
+    }
+
+    /// Asks for a receive buffer of `bytes` (capped by net.core.rmem_max).
+    pub fn set_rcvbuf(&self, bytes: u32) -> Result<(), NlError> {
+        self.setsockopt_u32(libc::SOL_SOCKET, libc::SO_RCVBUF, bytes)
+    }
+
+    /// Waits up to `timeout` for something to read (or an error, such as
+    /// ENOBUFS, to collect). Interrupted by signals: returns false then.
+    pub fn wait_readable(&self, timeout: std::time::Duration) -> bool {
+        let mut p = libc::pollfd { fd: self.sock.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        n > 0
+    }
+
+    /// Reads one datagram without blocking: its length, or the errno
+    /// (EAGAIN when there is none, ENOBUFS when the receive buffer had
+    /// overflowed and messages were lost).
+    pub fn recv_raw(&self, buf: &mut [u8]) -> Result<usize, i32> {
+        // SAFETY: `buf` is valid for writes of its length.
+        let n = unsafe {
+            libc::recv(self.sock.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), libc::MSG_DONTWAIT)
+        };
+        if n < 0 {
+            Err(errno())
+        } else {
+            Ok(n as usize)
+        }
     }
 
     fn transact(&self, nl_type: u16, cmd: u8, version: u8, attrs: Vec<Attr>, dump: bool) -> Result<Vec<Msg>, NlError> {
@@ -198,6 +316,35 @@ pub fn find(m: &Msg, ty: u16) -> Option<&Attr> {
 mod tests {
     use super::*;
 
+    fn raw_attr(ty: u16, payload: &[u8]) -> Vec<u8> {
+        let mut v = ((payload.len() + 4) as u16).to_ne_bytes().to_vec();
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(payload);
+        v.resize((v.len() + 3) & !3, 0);
+        v
+    }
+
+    #[test]
+    fn attribute_parsing_and_mcast_groups_from_wire_bytes() {
+        let grp = |name: &str, id: u32| {
+            let mut n = name.as_bytes().to_vec();
+            n.push(0);
+            let mut inner = raw_attr(libc::CTRL_ATTR_MCAST_GRP_ID as u16, &id.to_ne_bytes());
+            inner.extend(raw_attr(libc::CTRL_ATTR_MCAST_GRP_NAME as u16, &n));
+            inner
+        };
+        let mut groups = raw_attr(1 | 0x8000, &grp("trace", 27));
+        groups.extend(raw_attr(2 | 0x8000, &grp("other", 28)));
+        assert_eq!(mcast_groups(&groups), vec![("trace".to_string(), 27), ("other".to_string(), 28)]);
+        // Types lose the nested bit; odd lengths are padded to 4.
+        let mut b = raw_attr(5 | 0x8000, &[1, 2, 3]);
+        b.extend(raw_attr(6, &[]));
+        assert_eq!(parse_attrs(&b).unwrap(), vec![(5, &[1u8, 2, 3][..]), (6, &[][..])]);
+        // A length past the end is an error, not a panic.
+        assert!(parse_attrs(&[200, 0, 1, 0, 9, 9, 9, 9]).is_err());
+        assert!(parse_attrs(&[2, 0, 1, 0]).is_err());
+    }
+
     /// Exercises the request paths against the kernel's own `nlctrl`
     /// family, which every Linux kernel has (skipped where netlink sockets
     /// cannot be opened).
@@ -235,6 +382,18 @@ mod tests {
             }
             e => panic!("{e:?}"),
         }
+        // The controller's own multicast group is found by name.
+        assert!(conn.mcast_group("notify").is_some_and(|id| id > 0), "{:?}", conn.groups);
+        assert_eq!(conn.mcast_group("no-such-group"), None);
+        // The raw receive path: nothing queued means EAGAIN, not a block.
+        let mut buf = [0u8; 256];
+        assert_eq!(conn.recv_raw(&mut buf), Err(libc::EAGAIN));
+        assert!(!conn.wait_readable(std::time::Duration::from_millis(10)));
+        // Joining a group, then leaving it.
+        let notify = conn.mcast_group("notify").unwrap();
+        conn.join(notify).unwrap();
+        conn.leave(notify).unwrap();
+        assert!(matches!(conn.join(0xffff), Err(NlError::Kernel { .. })));
         // A missing family is reported as such.
         assert!(matches!(Conn::open_family("no-such-fam"), Err(NlError::NoFamily(_))));
     }

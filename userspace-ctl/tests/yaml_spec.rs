@@ -110,6 +110,14 @@ fn operations_match_the_command_enum() {
         let set_name = s(op, "attribute-set").unwrap();
         let set = sets.iter().find(|x| s(x, "name") == Some(set_name)).unwrap();
         let names: Vec<&str> = list(set, "attributes").iter().map(|a| s(a, "name").unwrap()).collect();
+        if let Some(ev) = op.get("event") {
+            for a in list(ev, "attributes") {
+                let a = a.as_str().unwrap();
+                assert!(names.contains(&a), "{} event: unknown attribute {a}", s(op, "name").unwrap());
+            }
+            let g = s(op, "mcgrp").expect("an event operation names its multicast group");
+            assert!(list(y.get("mcast-groups").unwrap(), "list").iter().any(|x| s(x, "name") == Some(g)), "unknown mcgrp {g}");
+        }
         for mode in ["do", "dump"] {
             for dir in ["request", "reply"] {
                 let Some(d) = op.get(mode).and_then(|m| m.get(dir)) else { continue };
@@ -127,7 +135,7 @@ fn attribute_sets_match_the_attribute_enums() {
     let (h, y) = load();
     let sets = list(&y, "attribute-sets");
     let set_names: Vec<&str> = sets.iter().map(|x| s(x, "name").unwrap()).collect();
-    for want in ["dockfw", "rule", "stats"] {
+    for want in ["dockfw", "rule", "stats", "match", "event"] {
         assert!(set_names.contains(&want), "attribute set {want} missing");
     }
     let types = ["unused", "pad", "flag", "u8", "u16", "u32", "u64", "string", "binary", "nest"];
@@ -164,7 +172,7 @@ fn attribute_sets_match_the_attribute_enums() {
         checked.push(e.name.clone());
     }
     checked.sort();
-    assert_eq!(checked, ["dockfw_attr", "dockfw_rule_attr", "dockfw_stats_attr"]);
+    assert_eq!(checked, ["dockfw_attr", "dockfw_event_attr", "dockfw_rule_attr", "dockfw_stats_attr"]);
 
     // A few types the wire format depends on.
     let rule = sets.iter().find(|x| s(x, "name") == Some("rule")).unwrap();
@@ -176,6 +184,31 @@ fn attribute_sets_match_the_attribute_enums() {
     assert_eq!(ty("iifname"), Some("string"));
     assert_eq!(ty("netns-host"), Some("flag"));
     assert_eq!(ty("packets"), Some("u64"));
+
+    // Trace filters are rule matches without verdict, id or priority.
+    let m = sets.iter().find(|x| s(x, "name") == Some("match")).unwrap();
+    assert_eq!(s(m, "subset-of"), Some("rule"));
+    let names: Vec<&str> = list(m, "attributes").iter().map(|a| s(a, "name").unwrap()).collect();
+    for no in ["verdict", "id", "priority", "packets", "bytes", "comment"] {
+        assert!(!names.contains(&no), "match set must not hold {no}");
+    }
+    for yes in ["hooks", "family", "proto", "saddr", "dport-min", "iifname", "netns", "netns-host", "ctstate", "orig-dport-min"] {
+        assert!(names.contains(&yes), "match set must hold {yes}");
+    }
+    let ev = sets.iter().find(|x| s(x, "name") == Some("event")).unwrap();
+    let ty = |n: &str| list(ev, "attributes").iter().find(|a| s(a, "name") == Some(n)).and_then(|a| s(a, "type"));
+    assert_eq!(ty("timestamp"), Some("u64"));
+    assert_eq!(ty("skb-id"), Some("u32"));
+    assert_eq!(ty("hook"), Some("u8"));
+    assert_eq!(ty("netns-init"), Some("flag"));
+    assert_eq!(ty("saddr"), Some("binary"));
+    assert_eq!(ty("sport"), Some("u16"));
+    assert_eq!(ty("ct-reply"), Some("flag"));
+    assert_eq!(ty("pad"), Some("pad"));
+    let dockfw = sets.iter().find(|x| s(x, "name") == Some("dockfw")).unwrap();
+    let nested = |n: &str| list(dockfw, "attributes").iter().find(|a| s(a, "name") == Some(n)).and_then(|a| s(a, "nested-attributes"));
+    assert_eq!(nested("match"), Some("match"));
+    assert_eq!(nested("event"), Some("event"));
 }
 
 #[test]

@@ -172,7 +172,7 @@ enum dockfw_event_attr {
 	DOCKFW_EV_ORIG_DPORT,	/* u16 */
 	DOCKFW_EV_VERDICT,	/* u8: enum dockfw_verdict (accept or drop) */
 	DOCKFW_EV_RULE_ID,	/* u32: the deciding rule; absent: default policy */
-	DOCKFW_EV_TRACE_ID,	/* u32: the first filter that matched */
+	DOCKFW_EV_TRACE_ID,	/* u32, repeated: every filter that matched */
 	DOCKFW_EV_PAD,
 	__DOCKFW_EV_MAX,
 };

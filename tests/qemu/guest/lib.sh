@@ -144,3 +144,39 @@ probe() {
 	out=$(in_ns "$ns" dfwprobe "$@" || true)
 	fact outcome "$name" "$out"
 }
+
+# start_trace NAME ARGS...: runs `dockfwctl trace ARGS...` in the background
+# (its stdout in /tmp/NAME.out, stderr in /tmp/NAME.err, pid in
+# /tmp/NAME.pid) and waits until it says it is ready.
+start_trace() {
+	name=$1; shift
+	dockfwctl trace "$@" > "/tmp/$name.out" 2> "/tmp/$name.err" &
+	echo $! > "/tmp/$name.pid"
+	i=0
+	while ! grep -q '^tracing:' "/tmp/$name.err"; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$(cat "/tmp/$name.pid")" 2>/dev/null; then
+			echo "trace $name did not start:"; cat "/tmp/$name.err"; return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# stop_trace NAME [SIGNAL]: stops it (default INT, like Ctrl-C), then
+# records its exit code, output and summary (base64) as FACTs.
+stop_trace() {
+	pid=$(cat "/tmp/$1.pid")
+	kill "-${2:-INT}" "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	fact "trace_rc:$1" "$rc"
+	fact "trace_out:$1" "$(base64 -w0 < "/tmp/$1.out")"
+	fact "trace_err:$1" "$(base64 -w0 < "/tmp/$1.err")"
+}
+
+# trace_filters: how many trace filters the module holds now.
+trace_filters() {
+	dockfwctl stats --json | tr -d ' \n' | sed -n 's/.*"trace_filters":\([0-9]*\).*/\1/p'
+}
