@@ -67,6 +67,10 @@ pub(crate) fn emit(
 ) {
     st.trace.read(|filters| {
         let Some(filters) = filters.filter(|f| !f.list.is_empty()) else { return };
+        // Nobody listening: no conntrack lookup, no name copies, no matching.
+        if !crate::netlink::DockfwFamily::events().has_listeners(GROUP_TRACE) {
+            return;
+        }
         let ct = skb.ct_orig();
         let (ind, outd) = (state.in_dev(), state.out_dev());
         let net = state.net();

@@ -109,6 +109,23 @@ impl FamilySlot {
         r
     }
 
+    /// Whether anyone listens on `group` now (a hint: it may change at
+    /// once). Lets callers skip building what nobody would receive.
+    pub(crate) fn has_listeners(&self, group: u32) -> bool {
+        // SAFETY: RCU read-side sections may nest and be taken anywhere.
+        unsafe { bindings::dockfw_rcu_read_lock() };
+        // SAFETY: the slot is a valid pointer-sized location.
+        let fam = unsafe { bindings::dockfw_rcu_dereference(self.family.get().cast()) }
+            .cast::<bindings::genl_family>()
+            .cast_const();
+        // SAFETY: by the invariant a non-NULL family stays registered until
+        // the read-side section ends.
+        let r = !fam.is_null() && unsafe { bindings::dockfw_genl_has_listeners(fam, group) } != 0;
+        // SAFETY: pairs with the lock above.
+        unsafe { bindings::dockfw_rcu_read_unlock() };
+        r
+    }
+
     fn multicast_locked(&self, group: u32, cmd: u8, size: usize, build: impl FnOnce(&mut Message) -> Result) -> Delivery {
         // SAFETY: the slot is a valid pointer-sized location.
         let fam = unsafe { bindings::dockfw_rcu_dereference(self.family.get().cast()) }
