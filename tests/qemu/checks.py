@@ -626,3 +626,11 @@ def show_demo(g):
             ct = f"  ct={x.ct} orig={x.orig} dnat={x.dnat}" if x.ct else ""
             print(f"  {x.ns:>5} {x.hook:<13} in={x.indev:<9} out={x.outdev:<9} {x.src} -> {x.dst}{ct}")
     print(f"\nclient outcome: {g.facts.get('outcome:ext_to_published')}")
+
+# Scenario groups kept in modules of their own register here.
+try:
+    import checks_robust  # noqa: E402
+    CHECKS.update(checks_robust.CHECKS)
+except ModuleNotFoundError as e:
+    if e.name != "checks_robust":
+        raise
