@@ -148,11 +148,11 @@ impl FamilySlot {
             return Delivery::Lost; // `msg` frees the skb
         }
         msg.owned = false;
-        // SAFETY: `msg` holds a complete message; multicast consumes the skb.
         // netlink_broadcast reports a listener whose queue was full as
         // -ESRCH ("delivered to nobody") unless that listener asked for
         // NETLINK_BROADCAST_ERROR; listeners were there a moment ago, so
         // anything but 0 means the event was lost.
+        // SAFETY: `msg` holds a complete message; multicast consumes the skb.
         match unsafe { bindings::dockfw_genlmsg_multicast(fam, skb, hdr, group) } {
             0 => Delivery::Sent,
             _ => Delivery::Lost,
@@ -202,6 +202,10 @@ impl<T: OnRelease> ReleaseNotifier<T> {
         Ok(Self { nb, _t: PhantomData })
     }
 
+    /// # Safety
+    ///
+    /// Only for the netlink notifier chain: `ptr` must be what that chain
+    /// passes for `event` (a `struct netlink_notify` for NETLINK_URELEASE).
     unsafe extern "C" fn call(_nb: *mut bindings::notifier_block, event: core::ffi::c_ulong, ptr: *mut c_void) -> c_int {
         let mut portid = 0u32;
         // SAFETY: the netlink notifier chain passes a `struct netlink_notify`
@@ -536,6 +540,10 @@ impl Dump<'_> {
 struct Adapter<F>(PhantomData<F>);
 
 impl<F: Family> Adapter<F> {
+    /// # Safety
+    ///
+    /// Only for the genl core: `info` must be the live request info of a
+    /// command of the family registered by `Registration<F>`.
     unsafe extern "C" fn doit(skb: *mut bindings::sk_buff, info: *mut bindings::genl_info) -> c_int {
         let _ = skb;
         // SAFETY: the genl core passes a live `info` whose header was
@@ -548,6 +556,10 @@ impl<F: Family> Adapter<F> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Only for the genl core: `skb` and `cb` must be the live arguments of
+    /// a dump of the family registered by `Registration<F>`.
     unsafe extern "C" fn dumpit(skb: *mut bindings::sk_buff, cb: *mut bindings::netlink_callback) -> c_int {
         // SAFETY: `cb` is live; the helper reads the command from the
         // request's genetlink header and the family from the callback.

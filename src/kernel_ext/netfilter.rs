@@ -162,6 +162,10 @@ impl<T: PacketHook> Adapter<T> {
         &Self::OPS
     }
 
+    /// # Safety
+    ///
+    /// Only for netfilter: `skb` and `state` must be the live arguments of a
+    /// hook call of ops registered by `PernetHooks<T>`.
     unsafe extern "C" fn hook_fn(
         _priv: *mut c_void,
         skb: *mut bindings::sk_buff,
@@ -176,6 +180,9 @@ impl<T: PacketHook> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Only for the pernet core: `net` must be a namespace being set up.
     unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
         // SAFETY: `ops()` is a `'static` array whose first `COUNT` entries are
         // initialised hook ops; `net` is the namespace being initialised.
@@ -187,6 +194,10 @@ impl<T: PacketHook> Adapter<T> {
         ret
     }
 
+    /// # Safety
+    ///
+    /// Only for the pernet core: `net` must be a namespace whose `net_init`
+    /// succeeded and which is now being dismantled.
     unsafe extern "C" fn net_pre_exit(net: *mut bindings::net) {
         // SAFETY: `init` succeeded for this namespace (the pernet core only
         // calls `pre_exit` then), so these exact ops are registered in it.
