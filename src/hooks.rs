@@ -108,8 +108,13 @@ fn decide(
     } else {
         (None, None)
     };
-    let net = state.net();
-    let ctx = Ctx { hook, pkt, ct: ct.as_ref(), iif, oif, netns: net.inum(), host: net.is_init() };
+    let (netns, host) = if rs.needs.netns {
+        let net = state.net();
+        (net.inum(), net.is_init())
+    } else {
+        (0, false)
+    };
+    let ctx = Ctx { hook, pkt, ct: ct.as_ref(), iif, oif, netns, host };
     let len = skb.len();
     let found = rs.table().eval(&ctx, |pos| {
         rs.counters(pos).add(len);

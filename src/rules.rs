@@ -324,6 +324,7 @@ impl Rule {
 pub struct Needs {
     pub ct: bool,
     pub ifnames: bool,
+    pub netns: bool,
 }
 
 /// Sizes of the index arrays for `rules`.
@@ -351,6 +352,7 @@ pub fn build_index(rules: &[Rule], keys: &mut [u64], wild: &mut [u32]) -> Needs 
         }
         needs.ct |= r.ctstate != 0 || r.orig_daddr.is_some() || r.orig_dport.is_some();
         needs.ifnames |= r.iif.is_some() || r.oif.is_some();
+        needs.netns |= r.netns != NetnsMatch::Any;
     }
     keys.sort_unstable();
     needs

@@ -148,6 +148,25 @@ impl Indexed {
 }
 
 #[test]
+fn needs_name_only_what_the_rules_look_at() {
+    let plain = index(std::vec![rule("tcp dport 80 accept"), rule("saddr 10.0.0.0/8 drop")]);
+    let (nk, nw) = index_sizes(&plain.rules);
+    let (mut k, mut w) = (std::vec![0u64; nk], std::vec![0u32; nw]);
+    assert_eq!(build_index(&plain.rules, &mut k, &mut w), Needs::default());
+    for (text, want) in [
+        ("orig-dport 80 accept", Needs { ct: true, ..Default::default() }),
+        ("ct new accept", Needs { ct: true, ..Default::default() }),
+        ("iif veth+ accept", Needs { ifnames: true, ..Default::default() }),
+        ("netns host accept", Needs { netns: true, ..Default::default() }),
+    ] {
+        let rs = std::vec![rule(text)];
+        let (nk, nw) = index_sizes(&rs);
+        let (mut k, mut w) = (std::vec![0u64; nk], std::vec![0u32; nw]);
+        assert_eq!(build_index(&rs, &mut k, &mut w), want, "{text}");
+    }
+}
+
+#[test]
 fn evaluation_order_priority_then_id_and_log_goes_on() {
     let mut a = rule("tcp dport 8080 drop");
     a.id = 1;
