@@ -66,12 +66,8 @@ pub(crate) trait Family: 'static {
 /// family is unregistered, so a reader inside an RCU read-side section never
 /// sees a stale pointer.
 pub(crate) struct FamilySlot {
-    family: core::cell::UnsafeCell<*const bindings::genl_family>,
+    family: super::rcu::RcuPtr<bindings::genl_family>,
 }
-
-// SAFETY: written only by `Registration` (register/drop, serialised by the
-// module loader), read with rcu_dereference.
-unsafe impl Sync for FamilySlot {}
 
 /// What happened to one multicast event.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -87,7 +83,7 @@ pub(crate) enum Delivery {
 
 impl FamilySlot {
     pub(crate) const fn new() -> Self {
-        Self { family: core::cell::UnsafeCell::new(core::ptr::null()) }
+        Self { family: super::rcu::RcuPtr::null() }
     }
 
     /// Builds a `cmd` message of about `size` bytes with `build` and
@@ -101,36 +97,25 @@ impl FamilySlot {
         size: usize,
         build: impl FnOnce(&mut Message) -> Result,
     ) -> Delivery {
-        // SAFETY: RCU read-side sections may nest and be taken anywhere.
-        unsafe { bindings::dockfw_rcu_read_lock() };
-        let r = self.multicast_locked(group, cmd, size, build);
-        // SAFETY: pairs with the lock above.
-        unsafe { bindings::dockfw_rcu_read_unlock() };
-        r
+        self.family.with(|fam| Self::multicast_locked(fam, group, cmd, size, build))
     }
 
     /// Whether anyone listens on `group` now (a hint: it may change at
     /// once). Lets callers skip building what nobody would receive.
     pub(crate) fn has_listeners(&self, group: u32) -> bool {
-        // SAFETY: RCU read-side sections may nest and be taken anywhere.
-        unsafe { bindings::dockfw_rcu_read_lock() };
-        // SAFETY: the slot is a valid pointer-sized location.
-        let fam = unsafe { bindings::dockfw_rcu_dereference(self.family.get().cast()) }
-            .cast::<bindings::genl_family>()
-            .cast_const();
         // SAFETY: by the invariant a non-NULL family stays registered until
-        // the read-side section ends.
-        let r = !fam.is_null() && unsafe { bindings::dockfw_genl_has_listeners(fam, group) } != 0;
-        // SAFETY: pairs with the lock above.
-        unsafe { bindings::dockfw_rcu_read_unlock() };
-        r
+        // the read-side section `with` holds ends.
+        self.family.with(|fam| !fam.is_null() && unsafe { bindings::dockfw_genl_has_listeners(fam, group) } != 0)
     }
 
-    fn multicast_locked(&self, group: u32, cmd: u8, size: usize, build: impl FnOnce(&mut Message) -> Result) -> Delivery {
-        // SAFETY: the slot is a valid pointer-sized location.
-        let fam = unsafe { bindings::dockfw_rcu_dereference(self.family.get().cast()) }
-            .cast::<bindings::genl_family>()
-            .cast_const();
+    /// `fam` as loaded inside an RCU read-side section that is still held.
+    fn multicast_locked(
+        fam: *const bindings::genl_family,
+        group: u32,
+        cmd: u8,
+        size: usize,
+        build: impl FnOnce(&mut Message) -> Result,
+    ) -> Delivery {
         // SAFETY: by the invariant a non-NULL family stays registered for
         // this RCU read-side section.
         if fam.is_null() || unsafe { bindings::dockfw_genl_has_listeners(fam, group) } == 0 {
@@ -159,18 +144,17 @@ impl FamilySlot {
         }
     }
 
-    fn publish(&self, fam: *const bindings::genl_family) {
-        // SAFETY: release-publishes the registered family.
-        unsafe { bindings::dockfw_rcu_assign_pointer(self.family.get().cast(), fam as *mut c_void) };
+    fn publish(&self, fam: *mut bindings::genl_family) {
+        // SAFETY: only `Registration::register` writes here, serialised by
+        // the module loader; the family is registered.
+        unsafe { self.family.replace(fam) };
     }
 
     fn clear(&self) {
-        // SAFETY: clears the slot, then waits until no reader can still hold
-        // the old pointer (process context: module exit).
-        unsafe {
-            bindings::dockfw_rcu_assign_pointer(self.family.get().cast(), core::ptr::null_mut());
-            bindings::dockfw_synchronize_rcu();
-        }
+        // SAFETY: only `Registration::drop` writes here (module exit).
+        unsafe { self.family.replace(core::ptr::null_mut()) };
+        // No sender may still hold the family after this.
+        super::rcu::synchronize();
     }
 }
 

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-//! An RCU-protected, immutable, replace-whole value.
+//! RCU-protected pointers: `RcuPtr`, the one primitive (a slot read with
+//! `rcu_dereference` inside `rcu_read_lock`, written with
+//! `rcu_assign_pointer`), and `RcuBox`, an immutable, replace-whole value
+//! built on it (`Global` and the netlink `FamilySlot` are built on it too).
 //!
 //! Readers (the hooks, in softirq) see either the old or the new value, never
 //! a mix: `read` runs a closure inside `rcu_read_lock`. Writers are
@@ -14,18 +17,86 @@ use kernel::alloc::KBox;
 use kernel::error::Result;
 use kernel::sync::{lock::mutex::MutexBackend, lock::Lock};
 use kernel::prelude::*;
-use kernel::types::Opaque;
+use core::cell::UnsafeCell;
+
+/// A pointer slot under RCU: readers load it with `rcu_dereference` inside
+/// an RCU read-side section; one writer at a time publishes with
+/// `rcu_assign_pointer` and waits for a grace period before freeing what it
+/// replaced. What the pointer owns is the wrapping type's business.
+pub(crate) struct RcuPtr<T> {
+    slot: UnsafeCell<*mut T>,
+}
+
+// SAFETY: the slot is only read with rcu_dereference and written with
+// rcu_assign_pointer (a release store); writers are serialised by the
+// wrapping types, as their `# Safety` sections require.
+unsafe impl<T> Sync for RcuPtr<T> {}
+
+impl<T> RcuPtr<T> {
+    pub(crate) const fn null() -> Self {
+        Self { slot: UnsafeCell::new(core::ptr::null_mut()) }
+    }
+
+    /// Runs `f` with the current pointer inside an RCU read-side section;
+    /// what it points to cannot be freed before `f` returns. `f` must not
+    /// sleep.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        // SAFETY: RCU read-side sections nest and may be taken anywhere.
+        unsafe { bindings::dockfw_rcu_read_lock() };
+        // SAFETY: `slot` is a valid pointer-sized location; rcu_dereference
+        // orders the load before later reads through the pointer.
+        let p = unsafe { bindings::dockfw_rcu_dereference(self.slot.get().cast::<*mut c_void>()) };
+        let r = f(p.cast::<T>());
+        // SAFETY: pairs with the lock above.
+        unsafe { bindings::dockfw_rcu_read_unlock() };
+        r
+    }
+
+    /// The current pointer, as seen by the writer.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be the only writer for the duration of the call.
+    pub(crate) unsafe fn writer_get(&self) -> *mut T {
+        // SAFETY: no concurrent write by the caller's guarantee; concurrent
+        // readers only load.
+        unsafe { *self.slot.get() }
+    }
+
+    /// Publishes `p` (release semantics: everything written to `*p` before
+    /// is visible to readers that see `p`). Returns the previous pointer,
+    /// which readers may still use until `synchronize`.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be the only writer for the duration of the call.
+    pub(crate) unsafe fn replace(&self, p: *mut T) -> *mut T {
+        // SAFETY: single writer by the caller's guarantee.
+        let old = unsafe { self.writer_get() };
+        // SAFETY: `slot` is a valid pointer-sized location.
+        unsafe { bindings::dockfw_rcu_assign_pointer(self.slot.get().cast::<*mut c_void>(), p.cast()) };
+        old
+    }
+}
+
+/// Waits for a grace period: every RCU reader that started before has
+/// finished. Sleeps: process context only.
+pub(crate) fn synchronize() {
+    // SAFETY: callable from process context, which every caller is in
+    // (netlink handlers, module init and exit).
+    unsafe { bindings::dockfw_synchronize_rcu() }
+}
 
 /// An RCU pointer to a `KBox<T>`, or nothing.
 ///
 /// # Invariants
 ///
-/// `slot` is NULL or holds a pointer obtained from `KBox::into_raw` that is
+/// `ptr` is NULL or holds a pointer obtained from `KBox::into_raw` that is
 /// owned by the cell; it is only written under `writer`, and a replaced
 /// value is freed only after a grace period.
 #[pin_data(PinnedDrop)]
 pub(crate) struct RcuBox<T: Send + Sync> {
-    slot: Opaque<*mut c_void>,
+    ptr: RcuPtr<T>,
     #[pin]
     writer: Lock<(), MutexBackend>,
     _t: PhantomData<KBox<T>>,
@@ -39,9 +110,13 @@ unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
 
 impl<T: Send + Sync> RcuBox<T> {
     pub(crate) fn new(initial: Option<KBox<T>>) -> impl kernel::init::PinInit<Self> {
-        let p = initial.map_or(core::ptr::null_mut(), |b| KBox::into_raw(b).cast::<c_void>());
+        let ptr = RcuPtr::null();
+        if let Some(b) = initial {
+            // SAFETY: the cell is not shared yet: we are the only writer.
+            unsafe { ptr.replace(KBox::into_raw(b)) };
+        }
         kernel::pin_init!(Self {
-            slot: Opaque::new(p),
+            ptr,
             writer <- kernel::new_mutex!(()),
             _t: PhantomData,
         })
@@ -50,17 +125,9 @@ impl<T: Send + Sync> RcuBox<T> {
     /// Runs `f` on the current value inside an RCU read-side section.
     /// `f` must not sleep (it runs with the RCU read lock held).
     pub(crate) fn read<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
-        // SAFETY: RCU read-side sections nest and may be taken in any context.
-        unsafe { bindings::dockfw_rcu_read_lock() };
-        // SAFETY: `slot` is a valid pointer-sized location; rcu_dereference
-        // orders the load against later reads through the pointer.
-        let p = unsafe { bindings::dockfw_rcu_dereference(self.slot.get()) }.cast::<T>();
         // SAFETY: by the type invariant a non-NULL pointer is a live `T` that
-        // cannot be freed before this read-side section ends.
-        let r = f(unsafe { p.as_ref() });
-        // SAFETY: pairs with the lock above.
-        unsafe { bindings::dockfw_rcu_read_unlock() };
-        r
+        // cannot be freed before the read-side section `with` holds ends.
+        self.ptr.with(|p| f(unsafe { p.as_ref() }))
     }
 
     /// Replaces the value with the one `f` builds from the current one.
@@ -68,20 +135,19 @@ impl<T: Send + Sync> RcuBox<T> {
     /// grace period): process context only.
     pub(crate) fn update<R>(&self, f: impl FnOnce(Option<&T>) -> Result<(Option<KBox<T>>, R)>) -> Result<R> {
         let _guard = self.writer.lock();
-        // SAFETY: `slot` is only written under `writer`, which we hold, so a
-        // plain read sees the latest value and it cannot be freed meanwhile.
-        let old = unsafe { *self.slot.get() }.cast::<T>();
-        // SAFETY: as above, `old` is NULL or a live `T` owned by the cell.
+        // SAFETY: we hold `writer`, so we are the only writer.
+        let old = unsafe { self.ptr.writer_get() };
+        // SAFETY: as above, `old` is NULL or a live `T` owned by the cell,
+        // which nobody else can free while we hold `writer`.
         let (new, r) = f(unsafe { old.as_ref() })?;
-        let newp = new.map_or(core::ptr::null_mut(), |b| KBox::into_raw(b).cast::<c_void>());
-        // SAFETY: publishes a fully built value with release semantics.
-        unsafe { bindings::dockfw_rcu_assign_pointer(self.slot.get(), newp) };
+        let newp = new.map_or(core::ptr::null_mut(), KBox::into_raw);
+        // SAFETY: we hold `writer`; the new value is fully built.
+        let old = unsafe { self.ptr.replace(newp) };
         if !old.is_null() {
-            // SAFETY: process context (the mutex above already slept-safe).
-            unsafe { bindings::dockfw_synchronize_rcu() };
+            synchronize();
             // SAFETY: `old` came from `KBox::into_raw`, is no longer
-            // reachable from `slot`, and every reader that could see it has
-            // finished its read-side section.
+            // reachable from the cell, and every reader that could see it
+            // has finished its read-side section.
             drop(unsafe { KBox::from_raw(old) });
         }
         Ok(r)
@@ -93,7 +159,7 @@ impl<T: Send + Sync> PinnedDrop for RcuBox<T> {
     fn drop(self: core::pin::Pin<&mut Self>) {
         // SAFETY: we have exclusive access; the owner drops the cell only
         // after every reader (hook) and writer (netlink) is gone.
-        let p = unsafe { *self.slot.get() }.cast::<T>();
+        let p = unsafe { self.ptr.writer_get() };
         if !p.is_null() {
             // SAFETY: `p` came from `KBox::into_raw` and is owned by the cell.
             drop(unsafe { KBox::from_raw(p) });
