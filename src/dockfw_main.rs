@@ -73,7 +73,7 @@ pub(crate) struct State {
 pub(crate) struct Staging {
     /// Netlink port id of the socket that sent BEGIN.
     pub(crate) owner: Option<u32>,
-    pub(crate) rules: KVec<rules::Rule>,
+    pub(crate) rules: kernel::alloc::KVVec<rules::Rule>,
 }
 
 /// The published module state; `None` to readers before init and after exit.
@@ -113,7 +113,7 @@ impl kernel::Module for Dockfw {
             pin_init!(State {
                 trace_filter: filter,
                 rules <- RcuBox::new(Some(empty)),
-                staging <- kernel::new_mutex!(Staging { owner: None, rules: KVec::new() }),
+                staging <- kernel::new_mutex!(Staging { owner: None, rules: kernel::alloc::KVVec::new() }),
                 trace <- RcuBox::new(Some(no_filters)),
                 policy: AtomicU8::new(kernel_ext::uapi::VERDICT_ACCEPT),
                 stats,

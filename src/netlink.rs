@@ -21,6 +21,7 @@ use crate::ruleset::{Ruleset, MAX_RULES};
 use crate::State;
 use core::sync::atomic::Ordering;
 use kernel::c_str;
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -63,7 +64,7 @@ impl Family for DockfwFamily {
                 CMD_RULE_ADD => rule_add(st, req),
                 CMD_RULE_DEL => rule_del(st, req),
                 CMD_RULE_GET => rule_get(st, req),
-                CMD_FLUSH => change(st, |_, _: &mut ()| Ok(KVec::new())),
+                CMD_FLUSH => change(st, |_, _: &mut ()| Ok(KVVec::new())),
                 CMD_REPLACE => replace(st, req),
                 CMD_STATS_GET => stats_get(st, req),
                 CMD_POLICY_GET => policy_get(st, req),
@@ -98,7 +99,7 @@ fn need<'a>(req: &Request<'a>, ty: u32, what: &str) -> Result<Attr<'a>> {
 
 /// Builds a new ruleset from the current rules with `f` and publishes it.
 /// `f` gets the current set and returns the new rule list (ids assigned).
-fn change<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KVec<Rule>>) -> Result<R> {
+fn change<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KVVec<Rule>>) -> Result<R> {
     st.rules.update(|old| {
         let empty = Ruleset::empty();
         let old = old.unwrap_or(&empty);
@@ -110,11 +111,11 @@ fn change<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KVe
     })
 }
 
-fn copy_rules(old: &Ruleset, extra: usize) -> Result<KVec<Rule>> {
+fn copy_rules(old: &Ruleset, extra: usize) -> Result<KVVec<Rule>> {
     if old.len() + extra > MAX_RULES {
         return Err(ENOSPC);
     }
-    let mut v = KVec::with_capacity(old.len() + extra, GFP_KERNEL)?;
+    let mut v = KVVec::with_capacity(old.len() + extra, GFP_KERNEL)?;
     v.extend_from_slice(old.rules(), GFP_KERNEL)?;
     Ok(v)
 }
@@ -157,7 +158,7 @@ fn rule_del(st: &State, req: &Request<'_>) -> Result {
             missing = true;
             return Err(ENOENT);
         };
-        let mut v = KVec::with_capacity(old.len(), GFP_KERNEL)?;
+        let mut v = KVVec::with_capacity(old.len(), GFP_KERNEL)?;
         v.extend_from_slice(&old.rules()[..pos], GFP_KERNEL)?;
         v.extend_from_slice(&old.rules()[pos + 1..], GFP_KERNEL)?;
         Ok(v)
@@ -187,7 +188,10 @@ fn rule_get(st: &State, req: &Request<'_>) -> Result {
 fn dump_rules(rs: &Ruleset, dump: &mut Dump<'_>) -> Result<bool> {
     let mut pos = usize::try_from(*dump.cursor()).unwrap_or(0);
     while pos < rs.len() {
-        let Some(mut m) = dump.start(CMD_RULE_GET) else { return Ok(true) };
+        // No room left for another message: end this part, keeping the
+        // cursor (returning here without storing it restarted the next
+        // part at the old cursor: the same rules again, forever).
+        let Some(mut m) = dump.start(CMD_RULE_GET) else { break };
         if put_rule(&mut m, rs, pos).is_err() {
             dump.cancel(m);
             break;
@@ -205,14 +209,14 @@ fn replace(st: &State, req: &Request<'_>) -> Result {
     let portid = req.portid();
     match phase {
         REPLACE_BEGIN => {
-            staging.rules = KVec::new();
+            staging.rules = KVVec::new();
             staging.owner = Some(portid);
             Ok(())
         }
         REPLACE_ABORT => {
             if staging.owner == Some(portid) {
                 staging.owner = None;
-                staging.rules = KVec::new();
+                staging.rules = KVVec::new();
             }
             Ok(())
         }
@@ -238,13 +242,13 @@ fn replace(st: &State, req: &Request<'_>) -> Result {
             Ok(())
         }
         REPLACE_COMMIT => {
-            let staged = core::mem::replace(&mut staging.rules, KVec::new());
+            let staged = core::mem::replace(&mut staging.rules, KVVec::new());
             staging.owner = None;
             let mut dup = false;
             let r = change(st, |old, _: &mut ()| {
                 let mut v = staged;
                 // Explicit ids must be unique; rules without one get fresh ids.
-                let mut ids: KVec<u32> = KVec::with_capacity(v.len(), GFP_KERNEL)?;
+                let mut ids: KVVec<u32> = KVVec::with_capacity(v.len(), GFP_KERNEL)?;
                 for r in v.iter().filter(|r| r.id != 0) {
                     ids.push(r.id, GFP_KERNEL)?;
                 }
@@ -382,7 +386,7 @@ impl OnRelease for DockfwFamily {
             let mut staging = st.staging.lock();
             if staging.owner == Some(portid) {
                 staging.owner = None;
-                staging.rules = KVec::new();
+                staging.rules = KVVec::new();
             }
         });
     }

@@ -349,12 +349,12 @@ def filter_replace_counters(g):
     saved = ctl_ok(g, "after_replace")
     body = [l for l in saved.splitlines() if l and not l.startswith("#")]
     expect(len(body) == 2 and not any("comment B" in l for l in body), f"set A expected last, saved:\n{saved}")
-    expect(g.fact("big_ids") == "10000", f"list --json showed {g.fact('big_ids')} rules, want 10000")
-    expect(g.fact("big_saved") == "10000", f"save printed {g.fact('big_saved')} rules")
+    expect(g.fact("big_ids") == "20000", f"list --json showed {g.fact('big_ids')} rules, want 20000")
+    expect(g.fact("big_saved") == "20000", f"save printed {g.fact('big_saved')} rules")
     first, last = g.fact("big_first_last").strip("|").split("|")
-    expect(first.endswith("tcp dport 20000 comment r0 accept") and last.endswith("tcp dport 29999 comment r9999 accept"),
+    expect(first.endswith("tcp dport 20000 comment r0 accept") and last.endswith("tcp dport 39999 comment r19999 accept"),
            f"dump order: first {first!r} last {last!r}")
-    expect(ctl_json(g, "stats_big")["rules"] == 10000, "stats does not count 10000 rules")
+    expect(ctl_json(g, "stats_big")["rules"] == 20000, "stats does not count 20000 rules")
     expect(ctl_json(g, "empty") == [], "flush left rules behind")
     expect(ctl_json(g, "stats_empty")["rules"] == 0, "stats counts rules after flush")
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Counters match the packets sent; replace is atomic under traffic; a dump
-# of 10 000 rules is complete; flush empties the set.
+# of 20 000 rules is complete; flush empties the set.
 . /scenarios/lib.sh
 topo_docker 0
 insmod $KO
@@ -46,8 +46,9 @@ fact replace_failures "$fails"
 ctl stats_after stats --json
 ctl after_replace save
 kill $counter 2>/dev/null || true
-# 3. ten thousand rules, restored atomically and dumped back.
-awk 'BEGIN { for (i = 0; i < 10000; i++) printf "tcp dport %d comment r%d accept\n", 20000 + i, i }' > /tmp/big
+# 3. twenty thousand rules (past kmalloc's 4 MiB: the ruleset is kvmalloc'd),
+# restored atomically and dumped back.
+awk 'BEGIN { for (i = 0; i < 20000; i++) printf "tcp dport %d comment r%d accept\n", 20000 + i, i }' > /tmp/big
 ctl big_restore restore /tmp/big
 dockfwctl list --json > /tmp/big.json
 fact big_json_bytes "$(wc -c < /tmp/big.json)"
