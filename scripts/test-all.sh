@@ -17,7 +17,15 @@ python3 tests/qemu/run.py --kernel "$KERNEL" 2>&1 | tee "$log"
 q=$(grep -E '^qemu: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
 qp=$(echo "$q" | awk '{print $2}'); qf=$(echo "$q" | awk '{print $4}')
 [ -n "$qp" ] || { qp=0; qf=1; echo "qemu suite did not report a result"; }
+dp=0; df=0
+if [ -n "${2:-}" ]; then
+	python3 tests/qemu/run.py --kernel "$2" --module "$3" --debug 2>&1 | tee "$log"
+	d=$(grep -E '^qemu: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	dp=$(echo "$d" | awk '{print $2}'); df=$(echo "$d" | awk '{print $4}')
+	[ -n "$dp" ] || { dp=0; df=1; echo "debug qemu suite did not report a result"; }
+	echo "debug: $dp passed, $df failed"
+fi
 rm -f "$log"
-tp=$((hp + qp)); tf=$((hf + qf))
+tp=$((hp + qp + dp)); tf=$((hf + qf + df))
 echo "total: $tp passed, $tf failed"
 [ "$tf" = 0 ] && [ "$tp" -gt 0 ]

@@ -7,8 +7,15 @@ libraries, dockfw.ko, dockfwctl, dfwprobe, the scenario scripts), boots the
 test kernel once per scenario under TCG (KVM only if a boot probe works),
 and checks each scenario's outcome on the host: what crossed the network
 (the probes' OUTCOME lines) and what the kernel logged (the trace lines).
-Any WARN/BUG/Oops/KASAN/UBSAN/lockdep text in a guest's log fails that
-scenario. Prints `N passed, N failed` last and exits non-zero on failure.
+Any WARN/BUG/Oops/KASAN/UBSAN/lockdep/kmemleak text in a guest's log fails
+that scenario. Prints `N passed, N failed` last and exits non-zero on failure.
+
+--module picks the dockfw.ko packed (default ./dockfw.ko; the debug kernel
+needs build/dockfw-debug.ko). --debug sets dfwdebug=1 on the guest's command
+line: guest/init then clears kmemleak before the scenario, and after it
+unloads dockfw and scans, reporting what leaked (see guest/init). --size
+(or DOCKFW_ROBUST_SIZE) is passed as dfwsize= to the robust_* scenarios:
+`small` (CI, the default) or `full` (the sizes of issue 7).
 """
 import argparse
 import os
@@ -38,9 +45,16 @@ HOST_BINARIES = {
 XTABLES_LINKS = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save"]
 SPLAT = re.compile(
     r"WARNING:|BUG:|Oops|KASAN|UBSAN|Kernel panic|general protection fault|"
-    r"possible circular locking|lockdep|kmemleak: .*suspected|RCU stall|rcu_sched self-detected|"
-    r"Call Trace:|sleeping function called from invalid context"
+    r"possible circular locking|possible recursive locking|inconsistent lock state|"
+    r"suspicious RCU usage|lockdep|kmemleak: .*suspected|unreferenced object 0x|"
+    r"ref_tracker: .*leaked|RCU stall|rcu_sched self-detected|ODEBUG:|"
+    r"Call Trace:|sleeping function called from invalid context|DFW-KMEMLEAK-FOUND|DFW-RMMOD-FAILED"
 )
+
+# Boot banners of the debug kernel that name a checker without reporting
+# anything.
+BENIGN = re.compile(r"RCU lockdep checking is enabled|ODEBUG: .*(selftest passed|objects replaced)|"
+                    r"kmemleak: Kernel memory leak detector initialized")
 
 
 def sh(*cmd, **kw):
@@ -85,7 +99,7 @@ def uapi_shell(header):
     return "\n".join(out) + "\n"
 
 
-def build_initramfs():
+def build_initramfs(module):
     if os.path.exists(ROOT):
         shutil.rmtree(ROOT)
     for d in ["bin", "sbin", "usr/bin", "usr/sbin", "lib/modules", "proc", "sys", "dev", "etc",
@@ -125,7 +139,7 @@ def build_initramfs():
         f.write("root:x:0:\nnogroup:x:65534:\n")
     open(os.path.join(ROOT, "etc/protocols"), "w").write(
         "ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\nipv6-icmp 58 IPv6-ICMP\n")
-    shutil.copy2(os.path.join(TOP, "dockfw.ko"), os.path.join(ROOT, "lib/modules/dockfw.ko"))
+    shutil.copy2(module, os.path.join(ROOT, "lib/modules/dockfw.ko"))
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/init"), os.path.join(ROOT, "init"))
     os.chmod(os.path.join(ROOT, "init"), 0o755)
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/lib.sh"), os.path.join(ROOT, "scenarios/lib.sh"))
@@ -140,11 +154,16 @@ def build_initramfs():
         sys.exit("run.py: building the initramfs failed")
 
 
+# Extra kernel command-line words (dfwdebug=1, dfwsize=...): unknown
+# `key=value` parameters reach /init, and so the scenarios, as variables.
+EXTRA_CMDLINE = []
+
+
 def qemu_cmd(kernel, scenario, accel):
     return ["qemu-system-x86_64", "-accel", accel, "-cpu", "max" if accel == "tcg" else "host",
             "-m", "1024", "-smp", "2", "-nographic", "-no-reboot", "-net", "none",
             "-kernel", kernel, "-initrd", IMAGE,
-            "-append", f"console=ttyS0 loglevel=4 panic=-1 oops=panic printk.devkmsg=on dfwtest={scenario}"]
+            "-append", f"console=ttyS0 loglevel=4 panic=-1 oops=panic printk.devkmsg=on dfwtest={scenario} " + " ".join(EXTRA_CMDLINE)]
 
 
 def boot(kernel, scenario, accel, timeout):
@@ -170,14 +189,23 @@ def pick_accel(kernel):
     return "kvm" if (not timed_out and "==DFW-SCENARIO-EXIT==" in out) else "tcg"
 
 
-def run(kernel, names, demo=False):
-    build_initramfs()
+def timeouts():
+    """Per-scenario guest time limits declared by the check modules."""
+    t = {}
+    for mod in (checks, sys.modules.get("checks_robust")):
+        t.update(getattr(mod, "TIMEOUTS", {}) if mod else {})
+    return t
+
+
+def run(kernel, names, demo=False, module=None, timeout_scale=1.0):
+    build_initramfs(module or os.path.join(TOP, "dockfw.ko"))
     os.makedirs(LOGS, exist_ok=True)
     accel = pick_accel(kernel)
     print(f"qemu: accelerator {accel}", flush=True)
     passed = failed = 0
     for name in names:
-        out, timed_out, secs = boot(kernel, name, accel, 120)
+        limit = timeouts().get(name, 120) * timeout_scale
+        out, timed_out, secs = boot(kernel, name, accel, limit)
         with open(os.path.join(LOGS, f"{name}.log"), "w") as f:
             f.write(out)
         errors = []
@@ -188,7 +216,7 @@ def run(kernel, names, demo=False):
             errors.append("scenario did not finish (crash or hang?)")
         elif g.exit_code != 0:
             errors.append(f"guest script exited {g.exit_code}:\n" + g.script_tail())
-        splats = [l for l in out.splitlines() if SPLAT.search(l)]
+        splats = [l for l in out.splitlines() if SPLAT.search(l) and not BENIGN.search(l)]
         if splats:
             errors.append("kernel splat in guest log:\n    " + "\n    ".join(splats[:10]))
         if g.exit_code == 0:
@@ -196,6 +224,8 @@ def run(kernel, names, demo=False):
                 checks.CHECKS[name](g)
             except checks.CheckFailed as e:
                 errors.append(str(e))
+            except Exception as e:  # a check that breaks fails its scenario, not the suite
+                errors.append(f"check crashed: {e!r}")
         if demo:
             checks.show_demo(g)
         status = "PASS" if not errors else "FAIL"
@@ -212,13 +242,27 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kernel", default=os.path.join(BUILD, "linux/arch/x86/boot/bzImage"))
     ap.add_argument("--demo", action="store_true", help="run the DNAT experiment and show its trace")
+    ap.add_argument("--module", default=os.path.join(TOP, "dockfw.ko"), help="the dockfw.ko to pack")
+    ap.add_argument("--debug", action="store_true",
+                    help="debug kernel: dfwdebug=1 (rmmod + kmemleak scan after each scenario), longer timeouts")
+    ap.add_argument("--size", default=os.environ.get("DOCKFW_ROBUST_SIZE", "small"), choices=["small", "full"],
+                    help="robust_* scenario sizes (dfwsize=)")
     ap.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     a = ap.parse_args()
+    if not os.path.exists(a.module):
+        sys.exit(f"run.py: module {a.module} not found")
+    EXTRA_CMDLINE.append(f"dfwsize={a.size}")
+    scale = 1.0
+    if a.debug:
+        EXTRA_CMDLINE.append("dfwdebug=1")
+        scale *= 4
+    if a.size == "full":
+        scale *= 10
     names = a.scenarios or (["trace_dnat"] if a.demo else list(checks.CHECKS))
     unknown = [n for n in names if n not in checks.CHECKS]
     if unknown:
         sys.exit(f"run.py: unknown scenario(s) {unknown}; known: {list(checks.CHECKS)}")
-    passed, failed = run(a.kernel, names, a.demo)
+    passed, failed = run(a.kernel, names, a.demo, a.module, scale)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed or not passed else 0)
 

@@ -6,6 +6,9 @@
 //! with a matching code. Also a TCP server that names itself in its reply, a
 //! UDP sender/counter, and a userland proxy like docker-proxy.
 
+mod craft;
+mod fuzz;
+mod load;
 mod nl;
 
 use std::io::{Read, Write};
@@ -20,7 +23,9 @@ fn usage() -> ! {
          dfwprobe udp-send HOST PORT COUNT [SIZE]\n  \
          dfwprobe udp-count PORT MS           count datagrams for MS milliseconds\n  \
          dfwprobe nl CMD [TYPE:ID=VALUE...]   raw dockfw genetlink request (see src/nl.rs)\n  \
-         dfwprobe as-nobody PROG [ARGS...]    run PROG as uid 65534 without capabilities"
+         dfwprobe as-nobody PROG [ARGS...]    run PROG as uid 65534 without capabilities\n  \
+         dfwprobe fuzz SEED COUNT [FAMILY]    hostile netlink requests (see src/fuzz.rs); fuzz family\n  \
+         dfwprobe craft IFNAME DSTMAC DST4    hostile packet corpus (see src/craft.rs); craft bulk-serve|bulk-send"
     );
     std::process::exit(64)
 }
@@ -152,6 +157,14 @@ fn main() {
         Some("udp-send") => udp_send(arg(2), arg(3), arg(4), a.get(5)),
         Some("udp-count") => udp_count(arg(2), arg(3)),
         Some("nl") => std::process::exit(nl::run(&a[2..])),
+        Some("fuzz") => std::process::exit(fuzz::run(&a[2..])),
+        Some("craft") => std::process::exit(craft::run(&a[2..])),
+        Some("udp-flood") if a.len() > 4 => std::process::exit(load::udp_flood(&a[2..])),
+        Some("udp-rx") if a.len() > 4 => std::process::exit(load::udp_rx(&a[2..])),
+        Some("rr-serve") if a.len() > 2 => std::process::exit(load::rr_serve(&a[2..])),
+        Some("tcp-rr") if a.len() > 5 => std::process::exit(load::tcp_rr(&a[2..])),
+        Some("tcp-crr") if a.len() > 5 => std::process::exit(load::tcp_crr(&a[2..])),
+        Some("time-cmd") if a.len() > 3 => std::process::exit(load::time_cmd(&a[2..])),
         Some("as-nobody") if a.len() > 2 => std::process::exit(nl::as_nobody(&a[2..])),
         _ => usage(),
     }

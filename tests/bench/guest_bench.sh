@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: GPL-2.0
+# The benchmark run inside the guest (installed as /scenarios/bench.sh by
+# tests/bench/bench.py, with /scenarios/bench.conf and the rule files in
+# /bench/). Prints one `BENCH key=value...` line per measurement; the host
+# computes medians, ratios and the report. Asserts nothing about timings.
+. /scenarios/lib.sh
+. /scenarios/bench.conf
+
+# Docker-like topology; bridge-nf-call-iptables=1 as dockerd sets it, so
+# that c1 -> c2 crosses the host's FORWARD (and DOCKER-USER) too.
+topo_docker 1
+echo 1048576 > /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || true
+echo "1024 65000" > /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+# -p 8081:8080/udp as well, the way dockerd writes it.
+$IPT -t nat -A DOCKER ! -i docker0 -p udp --dport 8081 -j DNAT --to-destination 172.17.0.2:8080
+$IPT -A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p udp --dport 8080 -j ACCEPT
+# Request/response servers instead of the hello servers.
+stop_server c1 8080
+stop_server c2 8080
+in_ns c1 dfwprobe rr-serve 8080 &
+in_ns c2 dfwprobe rr-serve 8080 &
+wait_port c1 8080
+wait_port c2 8080
+
+echo "BENCH info cpus=$(grep -c ^processor /proc/cpuinfo) mem_kb=$(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) kernel=$(uname -r)"
+
+# path NAME: sets SRC (client namespace), DST (server namespace), HOST, PORT.
+path() {
+	case $1 in
+	dnat) SRC=ext DST=c1 HOST=10.0.0.1 PORT=8081 ;;
+	bridge) SRC=c1 DST=c2 HOST=172.17.0.3 PORT=8080 ;;
+	esac
+}
+
+stat_packets() {
+	if [ -d /sys/module/dockfw ]; then
+		dockfwctl stats --json | tr -d ' \n' | sed -n 's/.*"packets":\([0-9]*\).*/\1/p'
+	else
+		echo 0
+	fi
+}
+
+# measure CFG: every metric on every path, one BENCH line each.
+measure() {
+	cfg=$1
+	for p in $PATHS; do
+		path "$p"
+		for m in $METRICS; do
+			case $m in
+			udp)
+				in_ns $DST dfwprobe udp-rx 8080 $WINDOWS $WIN_MS $WARM_MS > /tmp/rx 2>&1 &
+				rxpid=$!
+				i=0
+				while ! grep -q READY /tmp/rx && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+				s0=$(stat_packets)
+				tx=$(in_ns $SRC dfwprobe udp-flood $HOST $PORT $FLOOD_MS 64 || true)
+				wait $rxpid || true
+				s1=$(stat_packets)
+				echo "BENCH cfg=$cfg path=$p metric=udp $(grep RATES /tmp/rx | tr ' ' ,) $(echo $tx | tr ' ' ,) hooks=$((s1 - s0))"
+				;;
+			rr|crr)
+				out=$(in_ns $SRC dfwprobe tcp-$m $HOST $PORT $WINDOWS $WIN_MS $WARM_MS 2>/dev/null || true)
+				echo "BENCH cfg=$cfg path=$p metric=$m $(echo "$out" | grep RATES | tr ' ' ,)"
+				;;
+			esac
+		done
+	done
+}
+
+# timed NAME REPS CMD...: wall time of each run of CMD, in microseconds.
+timed() {
+	name=$1; shift
+	out=$(dfwprobe time-cmd "$@" 2> /tmp/timed.err | grep TIMES || echo "TIMES fail")
+	echo "BENCH time=$name $(echo "$out" | tr ' ' ,)"
+	case $out in *"RC 0"*) ;; *) echo "BENCH error time=$name $(head -c 300 /tmp/timed.err | tr ' \n' '_|')" ;; esac
+}
+
+# run_trace NAME ARGS...: a `dockfwctl trace` session in the background,
+# output discarded; waits until it is ready.
+run_trace() {
+	name=$1; shift
+	dockfwctl trace "$@" > /dev/null 2> "/tmp/$name.err" &
+	echo $! > "/tmp/$name.pid"
+	i=0
+	while ! grep -q '^tracing:' "/tmp/$name.err"; do
+		i=$((i + 1)); [ $i -lt 200 ] || { echo "trace did not start"; cat "/tmp/$name.err"; return 1; }
+		sleep 0.05
+	done
+}
+end_trace() {
+	kill -INT "$(cat "/tmp/$1.pid")"
+	wait "$(cat "/tmp/$1.pid")" || true
+}
+
+measure base
+insmod $KO
+measure dfw-empty
+echo "BENCH stats-empty $(dockfwctl stats --json | tr -d ' \n')"
+
+rule_count() {
+	dockfwctl stats --json | tr -d ' \n' | sed -n 's/.*"rules":\([0-9]*\).*/\1/p'
+}
+
+# dockfw: N rules, the matching rule first, last, or absent. A size the
+# module refuses is reported (BENCH skip) and not measured.
+largest=0
+for n in $SIZES; do
+	loaded=0
+	for pos in $POSITIONS; do
+		timed "restore-$n-$pos" 1 dockfwctl restore /bench/dfw-$n-$pos.rules
+		echo "BENCH rules cfg=dfw-$n-$pos $(dockfwctl stats --json | tr -d " \n")"
+		if [ "$(rule_count)" != "$n" ]; then
+			echo "BENCH skip cfg=dfw-$n-$pos loaded=$(rule_count)"
+			continue
+		fi
+		loaded=1
+		measure dfw-$n-$pos
+	done
+	[ $loaded = 1 ] || continue
+	largest=$n
+	case " $ADD_SIZES " in *" $n "*)
+		timed "add-$n" $ADD_REPS dockfwctl add udp dport 7 accept
+		timed "del-restore-$n" 1 dockfwctl restore /bench/dfw-$n-none.rules
+		;;
+	esac
+done
+# If the largest size was refused: the most rules one restore can load
+# (bisection to 1 % on prefixes of the largest file), and one add there.
+big=${SIZES##* }
+if [ "$largest" != "$big" ]; then
+	lo=$largest hi=$big
+	while [ $((hi - lo)) -gt $((big / 100)) ]; do
+		mid=$(((lo + hi) / 2))
+		head -n $((mid + 1)) /bench/dfw-$big-none.rules > /tmp/prefix.rules
+		if dockfwctl restore /tmp/prefix.rules 2> /tmp/restore.err; then lo=$mid; else hi=$mid; fi
+	done
+	echo "BENCH maxrules ok=$lo refused=$hi error=$(head -c 200 /tmp/restore.err | tr ' \n' '_|')"
+	head -n $((lo + 1)) /bench/dfw-$big-none.rules > /tmp/prefix.rules
+	head -n $((lo - 9)) /tmp/prefix.rules > /tmp/prefix-10.rules
+	dockfwctl restore /tmp/prefix-10.rules
+	timed "add-$(rule_count)" $ADD_REPS dockfwctl add udp dport 7 accept
+	timed "restore-max-$lo" 1 dockfwctl restore /tmp/prefix.rules
+	head -n $(((lo + 1) / 2)) /tmp/prefix.rules > /tmp/prefix-half.rules
+	timed "restore-max-$(( (lo + 1) / 2 - 1 ))" 1 dockfwctl restore /tmp/prefix-half.rules
+fi
+dockfwctl flush
+
+# The trace stream: a session whose filter the traffic does not match, and
+# one that receives every event of the traffic.
+run_trace tr-nomatch --json udp dport 5353
+measure trace-nomatch
+end_trace tr-nomatch
+run_trace tr-all --json -f 'dport 8080' -f 'dport 8081' -f 'sport 8080' -f 'sport 8081'
+measure trace-all
+end_trace tr-all
+echo "BENCH stats-trace $(dockfwctl stats --json | tr -d ' \n')"
+# The dmesg trace on, with a port filter the traffic does not match.
+rmmod dockfw
+insmod $KO trace=1 trace_ports=5353 trace_icmp=0
+measure dmesg-nomatch
+rmmod dockfw
+measure base-mid
+
+# iptables: the same rules, linear, in DOCKER-USER.
+for n in $IPT_SIZES; do
+	for pos in $POSITIONS; do
+		# Loading 100 000 iptables rules takes minutes under TCG: above
+		# IPT_ALL_POSITIONS_MAX only the worst case (no match) is run.
+		[ "$n" -le "$IPT_ALL_POSITIONS_MAX" ] || [ "$pos" = none ] || continue
+		timed "ipt-restore-$n-$pos" 1 iptables-restore --noflush /bench/ipt-$n-$pos.rules
+		measure ipt-$n-$pos
+	done
+done
+printf '*filter\n-F DOCKER-USER\n-A DOCKER-USER -j RETURN\nCOMMIT\n' | iptables-restore --noflush
+
+# nftables: one rule looking the (protocol, port) pair up in a set.
+for n in $NFT_SIZES; do
+	for pos in $NFT_POSITIONS; do
+		timed "nft-load-$n-$pos" 1 nft -f /bench/nft-$n-$pos.nft
+		measure nft-$n-$pos
+		nft delete table inet bench 2>/dev/null || true
+	done
+done
+
+measure base-end
