@@ -25,48 +25,44 @@
 use std::collections::BTreeMap;
 use std::mem::size_of;
 
-const NETLINK_GENERIC: i32 = 16;
-const GENL_ID_CTRL: u16 = 0x10;
-const NLM_F_REQUEST: u16 = 1;
-const NLM_F_ACK: u16 = 4;
-const NLM_F_DUMP: u16 = 0x300;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const SOL_NETLINK: i32 = 270;
-const NETLINK_EXT_ACK: i32 = 11;
+use crate::nl::{open as nl_open, put_attr as put, Sock, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+use crate::uapi::*;
 
-// Commands and attributes (include/uapi/linux/dockfw.h).
-const CMD_RULE_ADD: u8 = 1;
-const CMD_RULE_DEL: u8 = 2;
-const CMD_RULE_GET: u8 = 3;
-const CMD_FLUSH: u8 = 4;
-const CMD_REPLACE: u8 = 5;
-const CMD_STATS_GET: u8 = 6;
-const CMD_POLICY_GET: u8 = 7;
-const CMD_POLICY_SET: u8 = 8;
-const CMD_TRACE_SET: u8 = 9;
-const CMD_TRACE_CLEAR: u8 = 10;
-const CMD_MAX_KNOWN: u8 = 11;
-const A_VERSION: u16 = 1;
-const A_RULE: u16 = 2;
-const A_RULE_ID: u16 = 3;
-const A_POLICY: u16 = 4;
-const A_PHASE: u16 = 5;
-const A_STATS: u16 = 6;
-const A_RULES: u16 = 7;
-const A_MATCH: u16 = 8;
-const A_TRACE_RULE: u16 = 9;
-const A_TRACE_ID: u16 = 10;
-const A_MAX: u16 = 11;
-const RA_VERDICT: u16 = 3;
-const RA_MAX: u16 = 27;
-const RA_PACKETS: u16 = 25;
-const RA_BYTES: u16 = 26;
-const RA_PAD: u16 = 27;
-const STATS_RULES: u16 = 1;
-const STATS_GENERATION: u16 = 3;
-const STATS_TRACE_FILTERS: u16 = 9;
+const NLM_F_DUMP: u16 = 0x300;
+const NLMSG_DONE: u16 = 3;
 const NLA_F_NESTED: u16 = 0x8000;
+
+// The family's numbers, all from the generated uapi module.
+const CMD_RULE_ADD: u8 = DOCKFW_CMD_RULE_ADD;
+const CMD_RULE_DEL: u8 = DOCKFW_CMD_RULE_DEL;
+const CMD_RULE_GET: u8 = DOCKFW_CMD_RULE_GET;
+const CMD_FLUSH: u8 = DOCKFW_CMD_FLUSH;
+const CMD_REPLACE: u8 = DOCKFW_CMD_REPLACE;
+const CMD_STATS_GET: u8 = DOCKFW_CMD_STATS_GET;
+const CMD_POLICY_GET: u8 = DOCKFW_CMD_POLICY_GET;
+const CMD_POLICY_SET: u8 = DOCKFW_CMD_POLICY_SET;
+const CMD_TRACE_SET: u8 = DOCKFW_CMD_TRACE_SET;
+const CMD_TRACE_CLEAR: u8 = DOCKFW_CMD_TRACE_CLEAR;
+const CMD_MAX_KNOWN: u8 = DOCKFW_CMD_MAX;
+const A_VERSION: u16 = DOCKFW_A_VERSION;
+const A_RULE: u16 = DOCKFW_A_RULE;
+const A_RULE_ID: u16 = DOCKFW_A_RULE_ID;
+const A_POLICY: u16 = DOCKFW_A_POLICY;
+const A_PHASE: u16 = DOCKFW_A_PHASE;
+const A_STATS: u16 = DOCKFW_A_STATS;
+const A_RULES: u16 = DOCKFW_A_RULES;
+const A_MATCH: u16 = DOCKFW_A_MATCH;
+const A_TRACE_RULE: u16 = DOCKFW_A_TRACE_RULE;
+const A_TRACE_ID: u16 = DOCKFW_A_TRACE_ID;
+const A_MAX: u16 = DOCKFW_A_MAX;
+const RA_VERDICT: u16 = DOCKFW_RA_VERDICT;
+const RA_MAX: u16 = DOCKFW_RA_MAX;
+const RA_PACKETS: u16 = DOCKFW_RA_PACKETS;
+const RA_BYTES: u16 = DOCKFW_RA_BYTES;
+const RA_PAD: u16 = DOCKFW_RA_PAD;
+const STATS_RULES: u16 = DOCKFW_STATS_RULES;
+const STATS_GENERATION: u16 = DOCKFW_STATS_GENERATION;
+const STATS_TRACE_FILTERS: u16 = DOCKFW_STATS_TRACE_FILTERS;
 
 struct Rng(u64);
 
@@ -87,16 +83,6 @@ impl Rng {
     }
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
-fn put(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
-    let len = (4 + data.len()).min(0xffff);
-    buf.extend_from_slice(&(len as u16).to_ne_bytes());
-    buf.extend_from_slice(&ty.to_ne_bytes());
-    buf.extend_from_slice(&data[..len - 4]);
-    while buf.len() % 4 != 0 {
-        buf.push(0);
     }
 }
 
@@ -340,37 +326,25 @@ fn huge(r: &mut Rng) -> Vec<u8> {
     p
 }
 
-struct Sock(i32);
-
-impl Drop for Sock {
-    fn drop(&mut self) {
-        // SAFETY: closing our own descriptor.
-        unsafe { libc::close(self.0) };
-    }
-}
-
+/// The shared netlink socket of `nl`, with a big receive buffer (dumps of
+/// thousands of rules) and a receive timeout (a reply that does not come
+/// within 10 s is a violation, never a hang).
 fn open() -> Result<Sock, String> {
-    // SAFETY: plain socket syscalls with valid arguments and buffers.
+    let s = nl_open()?;
+    let big: i32 = 4 << 20;
+    let tv = libc::timeval { tv_sec: 10, tv_usec: 0 };
+    // SAFETY: plain setsockopt calls on our own socket with valid buffers.
     unsafe {
-        let fd = libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, NETLINK_GENERIC);
-        if fd < 0 {
-            return Err(format!("socket: {}", std::io::Error::last_os_error()));
-        }
-        let one: i32 = 1;
-        libc::setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, (&one as *const i32).cast(), 4);
-        let big: i32 = 4 << 20;
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, (&big as *const i32).cast(), 4);
-        // Never hang: a reply that does not come within 10 s is a violation.
-        let tv = libc::timeval { tv_sec: 10, tv_usec: 0 };
+        libc::setsockopt(s.0, libc::SOL_SOCKET, libc::SO_RCVBUF, (&big as *const i32).cast(), 4);
         libc::setsockopt(
-            fd,
+            s.0,
             libc::SOL_SOCKET,
             libc::SO_RCVTIMEO,
             (&tv as *const libc::timeval).cast(),
             size_of::<libc::timeval>() as u32,
         );
-        Ok(Sock(fd))
     }
+    Ok(s)
 }
 
 fn message(family: u16, flags: u16, seq: u32, cmd: u8, version: u8, payload: &[u8], delta: i32) -> Vec<u8> {
@@ -532,12 +506,7 @@ impl Fuzzer {
 }
 
 fn family_id(s: &Sock) -> Option<u16> {
-    let mut p = Vec::new();
-    put(&mut p, 2, b"dockfw\0");
-    send(s, &message(GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, 1, 3, 1, &p, 0)).ok()?;
-    let msgs = read_until(s, 1).ok()?;
-    let m = msgs.iter().find(|m| m.ty == GENL_ID_CTRL)?;
-    walk(m.body.get(4..)?)?.into_iter().find(|(t, v)| *t == 1 && v.len() >= 2).map(|(_, v)| u16::from_ne_bytes([v[0], v[1]]))
+    crate::nl::family_id(s, "dockfw").ok()
 }
 
 /// `dfwprobe fuzz family`: prints the family id (for runs in namespaces

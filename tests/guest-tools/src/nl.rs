@@ -10,23 +10,25 @@
 
 use std::mem::size_of;
 
-const NETLINK_GENERIC: i32 = 16;
-const GENL_ID_CTRL: u16 = 0x10;
+pub(crate) const NETLINK_GENERIC: i32 = 16;
+pub(crate) const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_GETFAMILY: u8 = 3;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
-const NLM_F_REQUEST: u16 = 1;
-const NLM_F_ACK: u16 = 4;
-const NLMSG_ERROR: u16 = 2;
+pub(crate) const NLM_F_REQUEST: u16 = 1;
+pub(crate) const NLM_F_ACK: u16 = 4;
+pub(crate) const NLMSG_ERROR: u16 = 2;
 const NLMSGERR_ATTR_MSG: u16 = 1;
-const NETLINK_EXT_ACK: i32 = 11;
-const SOL_NETLINK: i32 = 270;
+pub(crate) const NETLINK_EXT_ACK: i32 = 11;
+pub(crate) const SOL_NETLINK: i32 = 270;
 
-fn put_attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
-    let len = 4 + data.len();
+/// Appends an attribute; a payload too big for the 16-bit length is cut so
+/// the attribute stays well formed (the fuzzer relies on that).
+pub(crate) fn put_attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
+    let len = (4 + data.len()).min(0xffff);
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&ty.to_ne_bytes());
-    buf.extend_from_slice(data);
+    buf.extend_from_slice(&data[..len - 4]);
     while buf.len() % 4 != 0 {
         buf.push(0);
     }
@@ -72,7 +74,7 @@ fn attrs(args: &mut std::slice::Iter<'_, String>) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-struct Sock(i32);
+pub(crate) struct Sock(pub(crate) i32);
 
 impl Drop for Sock {
     fn drop(&mut self) {
@@ -81,7 +83,7 @@ impl Drop for Sock {
     }
 }
 
-fn open() -> Result<Sock, String> {
+pub(crate) fn open() -> Result<Sock, String> {
     // SAFETY: plain socket syscalls with valid arguments.
     unsafe {
         let fd = libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, NETLINK_GENERIC);
@@ -169,7 +171,7 @@ fn parse_reply(buf: &[u8]) -> (u16, Option<i32>, String, Vec<u8>) {
     (ty, Some(err), msg, vec![])
 }
 
-fn family_id(s: &Sock, name: &str) -> Result<u16, String> {
+pub(crate) fn family_id(s: &Sock, name: &str) -> Result<u16, String> {
     let mut p = Vec::new();
     let mut n = name.as_bytes().to_vec();
     n.push(0);
