@@ -30,9 +30,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
 
 BUILD = os.path.join(TOP, "build")
-ROOT = os.path.join(BUILD, "initramfs")
-IMAGE = os.path.join(BUILD, "initramfs.cpio.gz")
-LOGS = os.path.join(BUILD, "qemu-logs")
+# DOCKFW_QEMU_WORK moves the initramfs and the logs elsewhere, so that two
+# runs at the same time (a test and a benchmark, two developers) do not
+# overwrite each other's image.
+WORK = os.environ.get("DOCKFW_QEMU_WORK", BUILD)
+ROOT = os.path.join(WORK, "initramfs")
+IMAGE = os.path.join(WORK, "initramfs.cpio.gz")
+LOGS = os.path.join(WORK, "qemu-logs")
 
 HOST_BINARIES = {
     # guest path: host path
@@ -229,7 +233,7 @@ def run(kernel, names, demo=False, module=None, timeout_scale=1.0):
         if demo:
             checks.show_demo(g)
         status = "PASS" if not errors else "FAIL"
-        print(f"{status} {name} ({secs:.1f}s, log build/qemu-logs/{name}.log)", flush=True)
+        print(f"{status} {name} ({secs:.1f}s, log {os.path.relpath(os.path.join(LOGS, name + '.log'), TOP)})", flush=True)
         for e in errors:
             print("    " + e.replace("\n", "\n    "))
         passed += not errors
