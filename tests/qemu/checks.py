@@ -634,3 +634,9 @@ try:
 except ModuleNotFoundError as e:
     if e.name != "checks_robust":
         raise
+try:
+    import checks_docker  # noqa: E402
+    CHECKS.update(checks_docker.CHECKS)
+except ModuleNotFoundError as e:
+    if e.name != "checks_docker":
+        raise

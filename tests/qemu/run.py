@@ -16,6 +16,15 @@ line: guest/init then clears kmemleak before the scenario, and after it
 unloads dockfw and scans, reporting what leaked (see guest/init). --size
 (or DOCKFW_ROBUST_SIZE) is passed as dfwsize= to the robust_* scenarios:
 `small` (CI, the default) or `full` (the sizes of issue 7).
+
+Scenarios named docker_* run a real Docker engine (Debian's docker.io 20.10,
+unpacked by scripts/setup.sh into build/docker). Their image is the base
+initramfs followed by a second, uncompressed cpio archive (the kernel
+unpacks both into the same rootfs) holding dockerd, docker, containerd,
+containerd-shim-runc-v2, runc, docker-proxy, docker-init (tini-static) with
+their libraries and /docker/rootfs.tar (busybox and dfwprobe) for `docker
+import`. It is built once per run, only when a docker_* scenario is
+selected, so the other scenarios boot the small image as before.
 """
 import argparse
 import os
@@ -37,6 +46,21 @@ WORK = os.environ.get("DOCKFW_QEMU_WORK", BUILD)
 ROOT = os.path.join(WORK, "initramfs")
 IMAGE = os.path.join(WORK, "initramfs.cpio.gz")
 LOGS = os.path.join(WORK, "qemu-logs")
+# The Docker payload (see the module docstring).
+DOCKER_DEBS = os.path.join(BUILD, "docker")
+DOCKER_ROOT = os.path.join(WORK, "docker-root")
+DOCKER_IMAGE = os.path.join(WORK, "initramfs-docker.cpio")
+DOCKER_BINARIES = {
+    # guest path: path inside the unpacked .debs
+    "/usr/sbin/dockerd": "usr/sbin/dockerd",
+    "/usr/bin/docker": "usr/bin/docker",
+    "/usr/bin/containerd": "usr/bin/containerd",
+    "/usr/bin/containerd-shim-runc-v2": "usr/bin/containerd-shim-runc-v2",
+    "/usr/sbin/runc": "usr/sbin/runc",
+    "/usr/sbin/docker-proxy": "usr/sbin/docker-proxy",
+    "/usr/bin/docker-init": "usr/bin/tini-static",
+}
+DOCKER_MEMORY = "2048"
 
 HOST_BINARIES = {
     # guest path: host path
@@ -75,14 +99,24 @@ def libs_of(path):
     return libs
 
 
-def copy_with_libs(src, dst_rel):
-    dst = os.path.join(ROOT, dst_rel.lstrip("/"))
+def copy_with_libs(src, dst_rel, root=None, have=None):
+    """Copies src to dst_rel under root (default ROOT) with the libraries ldd
+    names, except those already present under `have` (an image that is
+    unpacked first)."""
+    root = root or ROOT
+    dst = os.path.join(root, dst_rel.lstrip("/"))
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     shutil.copy2(src, dst)
+    missing = [l for l in subprocess.run(["ldd", src], capture_output=True, text=True).stdout.splitlines()
+               if "not found" in l]
+    if missing:
+        sys.exit(f"run.py: {src} needs libraries this machine lacks: {missing} (scripts/setup.sh installs them)")
     for lib in libs_of(src):
         real = os.path.realpath(lib)
         for p in {lib, real}:
-            d = os.path.join(ROOT, p.lstrip("/"))
+            d = os.path.join(root, p.lstrip("/"))
+            if have and os.path.exists(os.path.join(have, p.lstrip("/"))):
+                continue
             if not os.path.exists(d):
                 os.makedirs(os.path.dirname(d), exist_ok=True)
                 shutil.copy2(real, d)
@@ -147,6 +181,7 @@ def build_initramfs(module):
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/init"), os.path.join(ROOT, "init"))
     os.chmod(os.path.join(ROOT, "init"), 0o755)
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/lib.sh"), os.path.join(ROOT, "scenarios/lib.sh"))
+    shutil.copy2(os.path.join(TOP, "tests/qemu/guest/docker.sh"), os.path.join(ROOT, "scenarios/docker.sh"))
     with open(os.path.join(ROOT, "scenarios/uapi.sh"), "w") as f:
         f.write(uapi_shell(os.path.join(TOP, "include/uapi/linux/dockfw.h")))
     sdir = os.path.join(TOP, "tests/qemu/scenarios")
@@ -158,15 +193,69 @@ def build_initramfs(module):
         sys.exit("run.py: building the initramfs failed")
 
 
+def container_rootfs_tar(path):
+    """The image of the guest's containers, for `docker import`: the static
+    busybox with its applets as links, and dfwprobe with its libraries."""
+    import tarfile
+    tmp = os.path.join(WORK, "container-rootfs")
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    for d in ["bin", "proc", "sys", "dev", "etc", "tmp", "run", "var"]:
+        os.makedirs(os.path.join(tmp, d), exist_ok=True)
+    shutil.copy2("/bin/busybox", os.path.join(tmp, "bin/busybox"))
+    for a in subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True).stdout.split():
+        if a != "busybox":
+            os.symlink("busybox", os.path.join(tmp, "bin", a))
+    copy_with_libs(os.path.join(TOP, "target/release/dfwprobe"), "/bin/dfwprobe", root=tmp)
+    for name, text in [("passwd", "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n"),
+                       ("group", "root:x:0:\nnogroup:x:65534:\n"), ("hosts", ""), ("resolv.conf", ""),
+                       ("hostname", "")]:
+        open(os.path.join(tmp, "etc", name), "w").write(text)
+    with tarfile.open(path, "w") as t:
+        for entry in sorted(os.listdir(tmp)):
+            t.add(os.path.join(tmp, entry), arcname=entry)
+    shutil.rmtree(tmp)
+
+
+def build_docker_image():
+    """The base image followed by the Docker payload as a second cpio
+    archive, uncompressed: decompressing ~190 MB under TCG would cost more
+    boot time than reading it."""
+    if not os.path.exists(os.path.join(DOCKER_DEBS, "usr/sbin/dockerd")):
+        sys.exit(f"run.py: {DOCKER_DEBS} has no dockerd (run scripts/setup.sh: it unpacks Debian's docker.io there)")
+    if os.path.exists(DOCKER_ROOT):
+        shutil.rmtree(DOCKER_ROOT)
+    os.makedirs(os.path.join(DOCKER_ROOT, "docker"))
+    for guest, deb in DOCKER_BINARIES.items():
+        copy_with_libs(os.path.join(DOCKER_DEBS, deb), guest, root=DOCKER_ROOT, have=ROOT)
+    container_rootfs_tar(os.path.join(DOCKER_ROOT, "docker/rootfs.tar"))
+    with open(DOCKER_IMAGE, "wb") as out:
+        with open(IMAGE, "rb") as base:
+            shutil.copyfileobj(base, out)
+        # The kernel looks for the next archive's magic at a 4-byte aligned
+        # offset; zeros between archives are skipped.
+        out.write(b"\0" * (-out.tell() % 512))
+        out.flush()
+        cpio = subprocess.Popen("find . -print0 | cpio --null -o -H newc --quiet", shell=True,
+                                cwd=DOCKER_ROOT, stdout=out)
+        if cpio.wait() != 0:
+            sys.exit("run.py: building the Docker payload failed")
+
+
+def is_docker(scenario):
+    return scenario.startswith("docker_")
+
+
 # Extra kernel command-line words (dfwdebug=1, dfwsize=...): unknown
 # `key=value` parameters reach /init, and so the scenarios, as variables.
 EXTRA_CMDLINE = []
 
 
 def qemu_cmd(kernel, scenario, accel):
+    docker = is_docker(scenario)
     return ["qemu-system-x86_64", "-accel", accel, "-cpu", "max" if accel == "tcg" else "host",
-            "-m", "1024", "-smp", "2", "-nographic", "-no-reboot", "-net", "none",
-            "-kernel", kernel, "-initrd", IMAGE,
+            "-m", DOCKER_MEMORY if docker else "1024", "-smp", "2", "-nographic", "-no-reboot", "-net", "none",
+            "-kernel", kernel, "-initrd", DOCKER_IMAGE if docker else IMAGE,
             "-append", f"console=ttyS0 loglevel=4 panic=-1 oops=panic printk.devkmsg=on dfwtest={scenario} " + " ".join(EXTRA_CMDLINE)]
 
 
@@ -196,13 +285,18 @@ def pick_accel(kernel):
 def timeouts():
     """Per-scenario guest time limits declared by the check modules."""
     t = {}
-    for mod in (checks, sys.modules.get("checks_robust")):
+    for mod in (checks, sys.modules.get("checks_robust"), sys.modules.get("checks_docker")):
         t.update(getattr(mod, "TIMEOUTS", {}) if mod else {})
     return t
 
 
 def run(kernel, names, demo=False, module=None, timeout_scale=1.0):
     build_initramfs(module or os.path.join(TOP, "dockfw.ko"))
+    if any(is_docker(n) for n in names):
+        t0 = time.time()
+        build_docker_image()
+        print(f"qemu: Docker payload built in {time.time() - t0:.1f}s "
+              f"({os.path.getsize(DOCKER_IMAGE) >> 20} MiB image)", flush=True)
     os.makedirs(LOGS, exist_ok=True)
     accel = pick_accel(kernel)
     print(f"qemu: accelerator {accel}", flush=True)

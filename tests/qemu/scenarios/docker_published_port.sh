@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+# The original report, with a real Docker 20.10 engine (userland proxy off):
+# `docker run -p 80:8080`. Docker's own DNAT sends the connection to the
+# container before filter INPUT sees it, and a DOCKER-USER rule on the host
+# port never matches either (it sees 172.17.0.x:8080). The dockfw rule on
+# the published port (orig-dport 80) lets 172.16.0.0/24 in and refuses the
+# rest, while Docker keeps working: a second container on its own published
+# port, outbound traffic through Docker's MASQUERADE, container to container.
+# dockfw is loaded before dockerd starts, so the containers' namespaces are
+# created by Docker after the module: their hooks come from pernet init.
+. /scenarios/lib.sh
+. /scenarios/docker.sh
+fact netns init "$(readlink /proc/self/ns/net | tr -cd 0-9)"
+insmod $KO trace=1 trace_icmp=0 trace_ports=80,8080,8082
+docker_up --userland-proxy=false
+docker_image
+docker_serve web 80
+docker_serve web2 8082
+docker_external ext 10.0.0.1 10.0.0.2
+docker_external ok 172.16.0.1 172.16.0.2
+serve ext 9000 ext
+wait_port ext 9000
+docker_iptables iptables
+docker_facts docker
+probe before_rules ext connect 10.0.0.1 80
+
+# What users write first: INPUT on the host port. DNAT happened in
+# PREROUTING, so filter INPUT never sees the packet.
+$IPT -A INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
+$IPT -A INPUT -p tcp --dport 80 -j DROP
+probe input_rule ext connect 10.0.0.1 80 1500
+$IPT -D INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
+$IPT -D INPUT -p tcp --dport 80 -j DROP
+# Then Docker's documented place, DOCKER-USER, still on the host port: the
+# FORWARD chain sees the container's address and port.
+$IPT -I DOCKER-USER -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
+$IPT -I DOCKER-USER 2 -p tcp --dport 80 -j DROP
+docker_iptables iptables_docker_user
+probe docker_user_rule ext connect 10.0.0.1 80 1500
+# Control: DOCKER-USER is traversed (a rule on the container port 8080
+# does stop ext), so the probe above could have failed.
+$IPT -I DOCKER-USER 3 -p tcp -s 10.0.0.0/24 --dport 8080 -j DROP
+probe docker_user_8080 ext connect 10.0.0.1 80 1500
+$IPT -F DOCKER-USER
+$IPT -A DOCKER-USER -j RETURN
+
+# dockfw on the published port.
+mark rules
+ctl allow add forward input tcp saddr 172.16.0.0/24 orig-dport 80 accept
+ctl deny add forward input tcp orig-dport 80 drop
+probe allowed ok connect 172.16.0.1 80
+probe refused ext connect 10.0.0.1 80 1500
+probe ok_to_web2 ok connect 172.16.0.1 8082
+# Docker keeps working.
+probe web2_published ext connect 10.0.0.1 8082
+ctr_probe outbound web connect 10.0.0.2 9000
+ctr_probe c2c web connect "$(docker_ip web2)" 8080
+ctr_probe c2c_back web2 connect "$(docker_ip web)" 8080
+probe_host host_to_web connect "$(docker_ip web)" 8080
+ctl list list --json
+ctl stats stats --json
+fact hooked_param "$(cat /sys/module/dockfw/parameters/hooked_netns)"
+fact live_netns "$(live_netns | wc -l)"
