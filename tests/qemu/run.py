@@ -256,7 +256,9 @@ def qemu_cmd(kernel, scenario, accel):
     return ["qemu-system-x86_64", "-accel", accel, "-cpu", "max" if accel == "tcg" else "host",
             "-m", DOCKER_MEMORY if docker else "1024", "-smp", "2", "-nographic", "-no-reboot", "-net", "none",
             "-kernel", kernel, "-initrd", DOCKER_IMAGE if docker else IMAGE,
-            "-append", f"console=ttyS0 loglevel=4 panic=-1 oops=panic printk.devkmsg=on dfwtest={scenario} " + " ".join(EXTRA_CMDLINE)]
+            "-append", f"console=ttyS0 loglevel=4 panic=-1 oops=panic printk.devkmsg=on dfwtest={scenario} " +
+            # dockerd and its containers log more: keep the whole boot in the ring.
+            ("log_buf_len=4M " if docker else "") + " ".join(EXTRA_CMDLINE)]
 
 
 def boot(kernel, scenario, accel, timeout):

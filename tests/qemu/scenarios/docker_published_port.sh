@@ -11,7 +11,7 @@
 . /scenarios/lib.sh
 . /scenarios/docker.sh
 fact netns init "$(readlink /proc/self/ns/net | tr -cd 0-9)"
-insmod $KO trace=1 trace_icmp=0 trace_ports=80,8080,8082
+insmod $KO trace=0 trace_icmp=0 trace_ports=80,8080
 docker_up --userland-proxy=false
 docker_image
 docker_serve web 80
@@ -45,11 +45,14 @@ $IPT -F DOCKER-USER
 $IPT -A DOCKER-USER -j RETURN
 
 # dockfw on the published port.
-mark rules
 ctl allow add forward input tcp saddr 172.16.0.0/24 orig-dport 80 accept
 ctl deny add forward input tcp orig-dport 80 drop
+mark rules
+echo 1 > /sys/module/dockfw/parameters/trace
 probe allowed ok connect 172.16.0.1 80
 probe refused ext connect 10.0.0.1 80 1500
+echo 0 > /sys/module/dockfw/parameters/trace
+mark untraced
 probe ok_to_web2 ok connect 172.16.0.1 8082
 # Docker keeps working.
 probe web2_published ext connect 10.0.0.1 8082
