@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+# The same report with Docker's default, the userland proxy on: dockerd
+# 20.10 then runs a docker-proxy per published port and the port has two
+# paths. From outside, Docker's DNAT still sends the connection through
+# FORWARD to the container (INPUT and DOCKER-USER rules on the host port do
+# not see it); from the host itself (127.0.0.1) and from containers
+# (hairpin to the gateway), the connection ends in the host's LOCAL_IN at
+# docker-proxy, which opens a new one to the container. The dockfw rules on
+# orig-dport 80 hold on both: an allowed and a refused external namespace
+# (FORWARD), an allowed host-local client and a refused container
+# (LOCAL_IN), while Docker keeps working.
+. /scenarios/lib.sh
+. /scenarios/docker.sh
+fact netns init "$(readlink /proc/self/ns/net | tr -cd 0-9)"
+insmod $KO trace=0 trace_icmp=0 trace_ports=80,8080
+docker_up --userland-proxy=true
+docker_image
+docker_serve web 80
+docker_serve web2 8082
+docker_external ext 10.0.0.1 10.0.0.2
+docker_external ok 172.16.0.1 172.16.0.2
+serve ext 9000 ext
+wait_port ext 9000
+docker_iptables iptables
+docker_facts docker
+probe before_rules ext connect 10.0.0.1 80
+probe_host local_before connect 127.0.0.1 80
+ctr_probe hairpin_before web2 connect 172.17.0.1 80
+
+# INPUT on the host port: the external connection is DNATed before filter
+# INPUT; only the proxied paths meet the rule.
+$IPT -A INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
+$IPT -A INPUT -p tcp --dport 80 -j DROP
+probe input_rule ext connect 10.0.0.1 80 1500
+ctr_probe input_rule_hairpin web2 connect 172.17.0.1 80 1500
+$IPT -D INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
+$IPT -D INPUT -p tcp --dport 80 -j DROP
+# DOCKER-USER on the host port: never matches.
+$IPT -I DOCKER-USER -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
+$IPT -I DOCKER-USER 2 -p tcp --dport 80 -j DROP
+docker_iptables iptables_docker_user
+probe docker_user_rule ext connect 10.0.0.1 80 1500
+$IPT -F DOCKER-USER
+$IPT -A DOCKER-USER -j RETURN
+
+# dockfw on the published port, both paths.
+ctl allow add forward input tcp saddr 172.16.0.0/24 orig-dport 80 accept
+ctl local add input tcp saddr 127.0.0.0/8 orig-dport 80 accept
+ctl deny add forward input tcp orig-dport 80 drop
+mark rules
+echo 1 > /sys/module/dockfw/parameters/trace
+probe allowed ok connect 172.16.0.1 80
+probe refused ext connect 10.0.0.1 80 1500
+probe_host local_allowed connect 127.0.0.1 80
+ctr_probe hairpin_refused web2 connect 172.17.0.1 80 1500
+echo 0 > /sys/module/dockfw/parameters/trace
+mark untraced
+# Docker keeps working.
+probe web2_published ext connect 10.0.0.1 8082
+ctr_probe outbound web connect 10.0.0.2 9000
+ctr_probe c2c web connect "$(docker_ip web2)" 8080
+ctl list list --json
+ctl stats stats --json
+fact hooked_param "$(cat /sys/module/dockfw/parameters/hooked_netns)"
+fact live_netns "$(live_netns | wc -l)"
