@@ -256,3 +256,101 @@ CHECKS = {
     "docker_published_port": docker_published_port,
     "docker_userland_proxy": docker_userland_proxy,
 }
+
+
+# --- docker_named: rules that name a container, kept current by `watch` ------
+
+def docker_named(g):
+    """to-container rules resolved through the engine; `dockfwctl watch`
+    moves them when web is removed and recreated at another address, never
+    leaves them on the old one (which another container took), and makes
+    them inactive when web stops."""
+    import json
+    from checks import ctl, stream_events
+    ip1, ip2, sq = g.fact("web_ip_1"), g.fact("web_ip_2"), g.fact("squatter_ip")
+    expect(ip1 != ip2, f"web came back at its old address {ip1}: the scenario proves nothing")
+    expect(sq == ip1, f"the squatter got {sq}, not web's old address {ip1}")
+    allow, deny = rule_id(g, "allow"), rule_id(g, "deny")
+
+    # Resolution at add time; the name shown back; save re-resolvable.
+    rc, _, err = ctl(g, "ghost")
+    expect(rc == 6 and "no such container: ghost" in err, f"add to-container ghost: exit {rc}, {err.strip()!r}")
+    rs = rules_by_id(g, "list1j")
+    expect(sorted(rs) == sorted([allow, deny]), f"rules after add: {sorted(rs)}, want {allow} and {deny} (ghost added?)")
+    for rid in (allow, deny):
+        r = rs[rid]
+        expect(r["to_container"] == "web" and r["daddr"] == f"{ip1}/32" and not r["inactive"],
+               f"rule {rid} as added: {r}")
+        expect("to-container web" in r["rule"] and ip1 not in r["rule"], f"rule {rid} text: {r['rule']!r}")
+    text = ctl(g, "list1")[1]
+    expect(f"to-container web=" + ip1 in text and "to-container web saddr 172.16.0.0/24" in text,
+           f"list does not show the name and its address:\n{text}")
+    saved = ctl(g, "save")[1]
+    expect("to-container web" in saved and ip1 not in saved, f"save prints the address, not the name:\n{saved}")
+
+    # Traffic with the rules resolved to the first address.
+    expect_served(g, "allowed1", "web", "172.16.0.2")
+    expect_blocked(g, "refused1")
+
+    # web removed: both rules inactive, no address left in them.
+    rs_rm = rules_by_id(g, "list_rm")
+    for rid in (allow, deny):
+        r = rs_rm[rid]
+        expect(r["inactive"] and r["daddr"] is None, f"rule {rid} after docker rm: {r}")
+    # The container now holding web's old address is not covered: the
+    # external client the drop rule refused for web reaches it, and the
+    # drop rule counted nothing meanwhile.
+    expect_served(g, "squatter_ext", "squatter", "10.0.0.2")
+    rs2 = rules_by_id(g, "list2")
+    expect(rs2[deny]["packets"] == rs_rm[deny]["packets"],
+           f"the drop rule counted {rs2[deny]['packets'] - rs_rm[deny]['packets']} packets while web was gone")
+
+    # web back at a new address: the rules follow it.
+    for rid in (allow, deny):
+        r = rs2[rid]
+        expect(r["daddr"] == f"{ip2}/32" and not r["inactive"], f"rule {rid} after web came back: {r}")
+        expect(r["id"] == rid, "rule ids changed")
+    expect(f"to-container web={ip2}" in ctl(g, "list2t")[1], "list does not show the new address")
+    expect_served(g, "allowed2", "web", "172.16.0.2")
+    expect_blocked(g, "refused2")
+    expect_served(g, "squatter_ext2", "squatter", "10.0.0.2")
+    rs3 = rules_by_id(g, "list3")
+    d_allow = rs3[allow]["packets"] - rs2[allow]["packets"]
+    d_deny = rs3[deny]["packets"] - rs2[deny]["packets"]
+    expect(d_allow >= 3, f"the allow rule counted {d_allow} packets of the allowed connection, fewer than a TCP exchange")
+    # refused2's SYN and its retransmission; the squatter's connection (5+
+    # packets) must not be among them.
+    expect(1 <= d_deny <= 3, f"the drop rule counted {d_deny} packets, want the refused SYN(s) only (1-3)")
+    expect(rs3[allow]["bytes"] > rs2[allow]["bytes"], "counters did not move")
+
+    # The trace names web.
+    evs, err = stream_events(g, "tr")
+    raw = [json.loads(l) for l in base64.b64decode(g.fact("trace_out:tr")).decode().splitlines() if l.strip()]
+    expect(raw, f"`dockfwctl trace to-container web` saw nothing: {err}")
+    to_web = [d for d in raw if d["daddr"] == ip2]
+    expect(to_web and all(d["daddr_container"] == "web" for d in to_web),
+           f"trace events to {ip2} do not name web: {[d['daddr_container'] for d in to_web][:5]}")
+    in_web = [d for d in raw if not d["netns_init"] and d["netns_container"] == "web"]
+    expect(in_web, f"no trace event names web's namespace: {[(d['netns'], d['netns_container']) for d in raw][:8]}")
+    expect(not any(d["daddr"] == sq for d in raw), "the trace of web showed traffic to the squatter")
+
+    # docker stop web: inactive; the squatter still reachable.
+    for rid, r in ((rid, rules_by_id(g, "list_stop")[rid]) for rid in (allow, deny)):
+        expect(r["inactive"] and r["daddr"] is None and r["to_container"] == "web", f"rule {rid} after docker stop: {r}")
+    expect_served(g, "squatter_ext3", "squatter", "10.0.0.2")
+
+    # watch's log: one line per change, old -> new.
+    log = b64fact(g, "watch_err")
+    # (docker rm -f sends die before destroy: either reason may be logged.)
+    for want in (f"to-container web={ip1} -> inactive (",
+                 f"inactive -> to-container web={ip2}",
+                 f"to-container web={ip2} -> inactive (container web is not running)"):
+        n = log.count(want)
+        expect(n == 2, f"watch logged {want!r} {n} times, want 2 (one per rule):\n{log}")
+    expect(int(g.fact("watch_rc")) == 0, f"watch exited {g.fact('watch_rc')} on SIGTERM:\n{log}")
+    for k in ("rm", "start", "stop"):
+        expect(int(g.fact("watch_ms:" + k)) < 10000, f"watch took {g.fact('watch_ms:' + k)} ms to follow docker {k}")
+
+
+CHECKS["docker_named"] = docker_named
+TIMEOUTS["docker_named"] = 400
