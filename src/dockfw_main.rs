@@ -74,6 +74,9 @@ pub(crate) struct Staging {
     /// Netlink port id of the socket that sent BEGIN.
     pub(crate) owner: Option<u32>,
     pub(crate) rules: kernel::alloc::KVVec<rules::Rule>,
+    /// DOCKFW_A_GENERATION given with BEGIN: COMMIT only applies on top of
+    /// that generation (a read-modify-write by `dockfwctl watch`).
+    pub(crate) generation: Option<u32>,
 }
 
 /// The published module state; `None` to readers before init and after exit.
@@ -113,7 +116,7 @@ impl kernel::Module for Dockfw {
             pin_init!(State {
                 trace_filter: filter,
                 rules <- RcuBox::new(Some(empty)),
-                staging <- kernel::new_mutex!(Staging { owner: None, rules: kernel::alloc::KVVec::new() }),
+                staging <- kernel::new_mutex!(Staging { owner: None, rules: kernel::alloc::KVVec::new(), generation: None }),
                 trace <- RcuBox::new(Some(no_filters)),
                 policy: AtomicU8::new(kernel_ext::uapi::VERDICT_ACCEPT),
                 stats,

@@ -51,6 +51,10 @@ static const struct nla_policy dockfw_rule_policy[DOCKFW_RA_MAX + 1] = {
 					    .reject_message = "counters are reply-only" },
 	[DOCKFW_RA_PAD]			= { .type = NLA_REJECT,
 					    .reject_message = "padding is reply-only" },
+	[DOCKFW_RA_SRC_CONTAINER]	= { .type = NLA_NUL_STRING, .len = 63 },
+	[DOCKFW_RA_DST_CONTAINER]	= { .type = NLA_NUL_STRING, .len = 63 },
+	[DOCKFW_RA_NETNS_CONTAINER]	= { .type = NLA_NUL_STRING, .len = 63 },
+	[DOCKFW_RA_INACTIVE]		= { .type = NLA_FLAG },
 };
 
 static const struct nla_policy dockfw_genl_policy[DOCKFW_A_MAX + 1] = {
@@ -67,6 +71,7 @@ static const struct nla_policy dockfw_genl_policy[DOCKFW_A_MAX + 1] = {
 	[DOCKFW_A_TRACE_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[DOCKFW_A_EVENT]	= { .type = NLA_REJECT,
 				    .reject_message = "events are sent by the kernel only" },
+	[DOCKFW_A_GENERATION]	= { .type = NLA_U32 },
 };
 
 const struct nla_policy *dockfw_nl_family_policy(void) { return dockfw_genl_policy; }

@@ -16,7 +16,7 @@ use crate::kernel_ext::genetlink::{
 };
 use crate::kernel_ext::uapi::*;
 use crate::model::{Addr, Family as AddrFamily};
-use crate::rules::{Action, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
+use crate::rules::{Action, CtrRole, Cursor, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
 use crate::ruleset::{Ruleset, MAX_RULES};
 use crate::State;
 use core::sync::atomic::Ordering;
@@ -99,25 +99,29 @@ fn need<'a>(req: &Request<'a>, ty: u32, what: &str) -> Result<Attr<'a>> {
 
 /// Builds a new ruleset from the current rules with `f` and publishes it.
 /// `f` gets the current set and returns the new rule list (ids assigned).
+/// A whole new rule list (replace, flush): a full rebuild, O(n log n).
 fn change<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KVVec<Rule>>) -> Result<R> {
-    st.rules.update(|old| {
-        let empty = Ruleset::empty();
-        let old = old.unwrap_or(&empty);
-        let mut out = R::default();
-        let rules = f(old, &mut out)?;
+    update(st, |old, out: &mut R| {
+        let rules = f(old, out)?;
         let next_id = rules.iter().map(|r| r.id.saturating_add(1)).max().unwrap_or(1).max(old.next_id);
-        let new = old.next(&rules, next_id)?;
-        Ok((Some(new), out))
+        old.next(&rules, next_id)
     })
 }
 
-fn copy_rules(old: &Ruleset, extra: usize) -> Result<KVVec<Rule>> {
-    if old.len() + extra > MAX_RULES {
-        return Err(ENOSPC);
-    }
-    let mut v = KVVec::with_capacity(old.len() + extra, GFP_KERNEL)?;
-    v.extend_from_slice(old.rules(), GFP_KERNEL)?;
-    Ok(v)
+/// Publishes the ruleset `f` builds from the current one (add and delete
+/// change only the small delta layer: see `ruleset`), and tells the hooks
+/// which of them now have rules.
+fn update<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KBox<Ruleset>>) -> Result<R> {
+    st.rules.update_then(
+        |old| {
+            let empty = Ruleset::empty();
+            let old = old.unwrap_or(&empty);
+            let mut out = R::default();
+            let new = f(old, &mut out)?;
+            Ok((Some(new), out))
+        },
+        crate::hooks::publish_rules,
+    )
 }
 
 fn rule_add(st: &State, req: &Request<'_>) -> Result {
@@ -128,15 +132,13 @@ fn rule_add(st: &State, req: &Request<'_>) -> Result {
         return req.fail(EINVAL, "rule ids are assigned by the kernel on add");
     }
     let mut rule = rule_from_attrs(&a, req)?;
-    let id = change(st, |old, id: &mut u32| {
-        if old.next_id == u32::MAX {
+    let id = update(st, |old, id: &mut u32| {
+        if old.next_id == u32::MAX || old.len() >= MAX_RULES {
             return Err(ENOSPC);
         }
         rule.id = old.next_id;
         *id = rule.id;
-        let mut v = copy_rules(old, 1)?;
-        v.push(rule, GFP_KERNEL)?;
-        Ok(v)
+        old.with_added(rule, rule.id + 1)
     })
     .map_err(|e| {
         if e == ENOSPC {
@@ -153,15 +155,12 @@ fn rule_add(st: &State, req: &Request<'_>) -> Result {
 fn rule_del(st: &State, req: &Request<'_>) -> Result {
     let id = need(req, A_RULE_ID, "missing DOCKFW_A_RULE_ID")?.u32().ok_or(EINVAL)?;
     let mut missing = false;
-    let r = change(st, |old, _: &mut ()| {
+    let r = update(st, |old, _: &mut ()| {
         let Some(pos) = old.position(id) else {
             missing = true;
             return Err(ENOENT);
         };
-        let mut v = KVVec::with_capacity(old.len(), GFP_KERNEL)?;
-        v.extend_from_slice(&old.rules()[..pos], GFP_KERNEL)?;
-        v.extend_from_slice(&old.rules()[pos + 1..], GFP_KERNEL)?;
-        Ok(v)
+        old.without(pos)
     });
     if missing {
         req.set_error_msg("no rule with this id");
@@ -186,21 +185,31 @@ fn rule_get(st: &State, req: &Request<'_>) -> Result {
 }
 
 fn dump_rules(rs: &Ruleset, dump: &mut Dump<'_>) -> Result<bool> {
-    let mut pos = usize::try_from(*dump.cursor()).unwrap_or(0);
-    while pos < rs.len() {
+    // The cursor is a place in the evaluation order of the two layers
+    // (`rules::Cursor`); a change mid-dump is flagged by the generation.
+    let mut at = Cursor::from_u64(*dump.cursor() as u64);
+    let mut more = false;
+    let view = rs.view();
+    let mut order = view.order(at);
+    while let Some(pos) = order.next() {
         // No room left for another message: end this part, keeping the
-        // cursor (returning here without storing it restarted the next
-        // part at the old cursor: the same rules again, forever).
-        let Some(mut m) = dump.start(CMD_RULE_GET) else { break };
+        // cursor before this rule (returning here without storing it
+        // restarted the next part at the old cursor: the same rules again,
+        // forever).
+        let Some(mut m) = dump.start(CMD_RULE_GET) else {
+            more = true;
+            break;
+        };
         if put_rule(&mut m, rs, pos).is_err() {
             dump.cancel(m);
+            more = true;
             break;
         }
         dump.finish(m, rs.generation);
-        pos += 1;
+        at = order.at;
     }
-    *dump.cursor() = pos as _;
-    Ok(pos < rs.len())
+    *dump.cursor() = at.to_u64() as _;
+    Ok(more)
 }
 
 fn replace(st: &State, req: &Request<'_>) -> Result {
@@ -211,6 +220,7 @@ fn replace(st: &State, req: &Request<'_>) -> Result {
         REPLACE_BEGIN => {
             staging.rules = KVVec::new();
             staging.owner = Some(portid);
+            staging.generation = req.attr(A_GENERATION).and_then(|a| a.u32());
             Ok(())
         }
         REPLACE_ABORT => {
@@ -244,8 +254,16 @@ fn replace(st: &State, req: &Request<'_>) -> Result {
         REPLACE_COMMIT => {
             let staged = core::mem::replace(&mut staging.rules, KVVec::new());
             staging.owner = None;
+            let expected = staging.generation.take();
             let mut dup = false;
+            let mut stale = false;
             let r = change(st, |old, _: &mut ()| {
+                // Checked under the writers' lock: nothing can publish
+                // between this comparison and our own publication.
+                if expected.is_some_and(|g| g != old.generation) {
+                    stale = true;
+                    return Err(EAGAIN);
+                }
                 let mut v = staged;
                 // Explicit ids must be unique; rules without one get fresh ids.
                 let mut ids: KVVec<u32> = KVVec::with_capacity(v.len(), GFP_KERNEL)?;
@@ -266,6 +284,9 @@ fn replace(st: &State, req: &Request<'_>) -> Result {
             });
             if dup {
                 req.set_error_msg("duplicate rule id in the replacement set");
+            }
+            if stale {
+                req.set_error_msg("ruleset changed since BEGIN (DOCKFW_A_GENERATION): read it again and retry");
             }
             r
         }
@@ -289,6 +310,9 @@ fn stats_get(st: &State, req: &Request<'_>) -> Result {
     m.put_u32(STATS_TRACE_FILTERS, st.trace.read(|f| f.map_or(0, |f| f.list.len() as u32)))?;
     m.put_u64(STATS_TRACE_EVENTS, s.trace_events, STATS_PAD)?;
     m.put_u64(STATS_TRACE_LOST, s.trace_lost, STATS_PAD)?;
+    m.put_u64(STATS_HOOK_CALLS, s.hook_calls, STATS_PAD)?;
+    m.put_u64(STATS_HOOK_NS, s.hook_ns, STATS_PAD)?;
+    m.put_u64(STATS_HOOK_CYCLES, s.hook_cycles, STATS_PAD)?;
     m.nest_end(n);
     req.send(m)
 }
@@ -304,6 +328,7 @@ fn policy_set(st: &State, req: &Request<'_>) -> Result {
     // The policy table already limits the value to accept or drop.
     let p = need(req, A_POLICY, "missing DOCKFW_A_POLICY")?.u8().ok_or(EINVAL)?;
     st.policy.store(p, Ordering::Relaxed);
+    crate::hooks::publish_policy(p);
     Ok(())
 }
 
@@ -320,12 +345,17 @@ fn trace_set(st: &State, req: &Request<'_>) -> Result {
             if a.has(RA_VERDICT) || a.has(RA_ID) || a.has(RA_PRIORITY) || a.has(RA_COMMENT) {
                 return req.fail(EINVAL, "a match takes no verdict, id, priority or comment");
             }
+            // A trace filter lives as long as its socket, which resolves
+            // names itself; nothing would ever re-resolve a name here.
+            if [RA_SRC_CONTAINER, RA_DST_CONTAINER, RA_NETNS_CONTAINER, RA_INACTIVE].iter().any(|&t| a.has(t)) {
+                return req.fail(EINVAL, "a trace filter takes addresses, not container names (resolve them first)");
+            }
             Some(match_from_attrs(&a, req)?)
         }
     };
     let owner = req.portid();
     let mut limit = None;
-    let id = st.trace.update(|old| {
+    let id = st.trace.update_then(|old| {
         let empty = crate::tracing::Filters::empty();
         let old = old.unwrap_or(&empty);
         if old.list.len() >= crate::tracing::MAX_FILTERS {
@@ -341,7 +371,7 @@ fn trace_set(st: &State, req: &Request<'_>) -> Result {
         new.next_id = id.checked_add(1).ok_or(ENOSPC)?;
         new.list.push(crate::tracing::Filter { id, owner, matcher, rule }, GFP_KERNEL)?;
         Ok((Some(new), id))
-    });
+    }, crate::hooks::publish_trace);
     if let Some(msg) = limit {
         req.set_error_msg(msg);
     }
@@ -356,7 +386,7 @@ fn trace_clear(st: &State, req: &Request<'_>) -> Result {
     let owner = req.portid();
     let one = req.attr(A_TRACE_ID).and_then(|a| a.u32());
     let mut missing = false;
-    let r = st.trace.update(|old| {
+    let r = st.trace.update_then(|old| {
         let empty = crate::tracing::Filters::empty();
         let old = old.unwrap_or(&empty);
         let mine = |f: &crate::tracing::Filter| f.owner == owner && one.map_or(true, |id| f.id == id);
@@ -365,7 +395,7 @@ fn trace_clear(st: &State, req: &Request<'_>) -> Result {
             return Err(ENOENT);
         }
         Ok((Some(old.without(mine)?), ()))
-    });
+    }, crate::hooks::publish_trace);
     if missing {
         req.set_error_msg("no trace filter with this id on this socket");
     }
@@ -378,10 +408,10 @@ impl OnRelease for DockfwFamily {
         crate::STATE.with_sleepable(|st| {
             let has = st.trace.read(|f| f.is_some_and(|f| f.list.iter().any(|x| x.owner == portid)));
             if has {
-                let _ = st.trace.update(|old| {
+                let _ = st.trace.update_then(|old| {
                     let empty = crate::tracing::Filters::empty();
                     Ok((Some(old.unwrap_or(&empty).without(|f| f.owner == portid)?), ()))
-                });
+                }, crate::hooks::publish_trace);
             }
             let mut staging = st.staging.lock();
             if staging.owner == Some(portid) {
@@ -497,6 +527,14 @@ fn match_from_attrs(a: &Attrs<'_>, req: &Request<'_>) -> Result<Rule> {
             return req.fail(EINVAL, m);
         }
     }
+    for (role, ty) in [(CtrRole::Src, RA_SRC_CONTAINER), (CtrRole::Dst, RA_DST_CONTAINER), (CtrRole::Netns, RA_NETNS_CONTAINER)] {
+        if let Some(c) = a.get(ty) {
+            if let Err(m) = r.set_container(role, c.str().unwrap_or("")) {
+                return req.fail(EINVAL, m);
+            }
+        }
+    }
+    r.inactive = a.has(RA_INACTIVE);
     if let Err(m) = r.validate() {
         return req.fail(EINVAL, m);
     }
@@ -573,6 +611,14 @@ fn put_rule(m: &mut Message, rs: &Ruleset, pos: usize) -> Result {
     put_range(m, &r.orig_dport, RA_ORIG_DPORT_MIN, RA_ORIG_DPORT_MAX)?;
     if !r.comment().is_empty() {
         m.put_str(RA_COMMENT, r.comment().as_bytes())?;
+    }
+    for (role, ty) in [(CtrRole::Src, RA_SRC_CONTAINER), (CtrRole::Dst, RA_DST_CONTAINER), (CtrRole::Netns, RA_NETNS_CONTAINER)] {
+        if let Some(c) = r.container(role) {
+            m.put_str(ty, c.as_bytes())?;
+        }
+    }
+    if r.inactive {
+        m.put_flag(RA_INACTIVE)?;
     }
     let (p, b) = rs.counters(pos).sum();
     m.put_u64(RA_PACKETS, p, RA_PAD)?;

@@ -120,9 +120,6 @@ fn parse_ipv4<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, Pars
     })
 }
 
-/// Upper bound on IPv6 extension headers walked; a longer chain is refused
-/// (the kernel's own ipv6_skip_exthdr has no bound, a hook must have one).
-pub const MAX_EXT_HEADERS: usize = 8;
 
 fn parse_ipv6<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, ParseError> {
     let mut h = [0u8; 40];
@@ -140,7 +137,11 @@ fn parse_ipv6<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, Pars
     let mut off = nh + 40;
     let mut ip_id = 0u32;
     let mut fragment = false;
-    let mut walked = 0;
+    // The walk is bounded by the packet, not by a count: every extension
+    // header moves `off` forward by at least 8 bytes and a load past the
+    // end fails, so a chain ends after at most len/8 steps, as in the
+    // kernel's own ipv6_skip_exthdr(). A fixed cap would let a long chain
+    // hide the transport header, and with it the ports, from port rules.
     loop {
         match next {
             // Hop-by-hop, routing, destination options: length in 8-octet
@@ -175,10 +176,6 @@ fn parse_ipv6<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, Pars
                 off += 8;
             }
             _ => break,
-        }
-        walked += 1;
-        if walked > MAX_EXT_HEADERS {
-            return Err(ParseError::BadExtHeaders);
         }
         if fragment {
             break;

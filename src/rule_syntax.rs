@@ -9,6 +9,13 @@
 //! [comment WORD] [id N] accept|drop|log
 //! ```
 //!
+//! Where a rule takes an address or a namespace it may name a Docker
+//! container instead: `from-container NAME[@NET]` (for `saddr`),
+//! `to-container NAME[@NET]` (for `daddr`), `in-container NAME` (for
+//! `netns`). Parsing keeps the name and leaves the address unset; dockfwctl
+//! resolves it through the Docker engine before the rule reaches the
+//! kernel, and printing shows the name again, never the resolved value.
+//!
 //! HOOK is prerouting, input, forward, output or postrouting (default: all);
 //! PFX is `ADDR[/LEN]`; RANGE is `N` or `N-M`; STATE is new, established,
 //! related or untracked. `orig-daddr`/`orig-dport` match the destination
@@ -21,7 +28,7 @@
 //! a rule that parses but is inconsistent, the index past its last token).
 
 use crate::model::{parse_addr, CtState, Family, Hook};
-use crate::rules::{Action, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
+use crate::rules::{Action, CtrRole, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
 use core::fmt;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -170,6 +177,13 @@ pub fn parse_rule<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Result<Rule,
                     msg: "protocol must be a number 0-255",
                 })?);
             }
+            "saddr" | "daddr" | "netns" if r.container(match tok {
+                "saddr" => CtrRole::Src,
+                "daddr" => CtrRole::Dst,
+                _ => CtrRole::Netns,
+            }).is_some() => {
+                return err(i, "this rule already names a container for it");
+            }
             "saddr" | "daddr" | "orig-daddr" => {
                 once(match tok {
                     "saddr" => 2,
@@ -236,6 +250,19 @@ pub fn parse_rule<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Result<Rule,
                 let (j, v) = arg("comment word expected")?;
                 r.set_comment(v).map_err(|m| SyntaxError { token: j, msg: m })?;
             }
+            "from-container" | "to-container" | "in-container" => {
+                let (role, bit, what) = match tok {
+                    "from-container" => (CtrRole::Src, 2, "from-container and saddr both give the source address"),
+                    "to-container" => (CtrRole::Dst, 3, "to-container and daddr both give the destination address"),
+                    _ => (CtrRole::Netns, 10, "in-container and netns both give the namespace"),
+                };
+                if seen & (1 << bit) != 0 {
+                    return err(i, what);
+                }
+                seen |= 1 << bit;
+                let (j, v) = arg("container name or id expected")?;
+                r.set_container(role, v).map_err(|m| SyntaxError { token: j, msg: m })?;
+            }
             "id" => {
                 once(14)?;
                 let (j, v) = arg("rule id expected")?;
@@ -251,7 +278,9 @@ pub fn parse_rule<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Result<Rule,
     if hooks != 0 {
         r.hooks = hooks;
     }
-    r.validate().map_err(|m| SyntaxError { token: last, msg: m })?;
+    // Container names are resolved later (by dockfwctl, with the Docker
+    // engine); everything else is checked here.
+    r.validate_shape().map_err(|m| SyntaxError { token: last, msg: m })?;
     Ok(r)
 }
 
@@ -302,7 +331,16 @@ pub fn write_rule(f: &mut impl fmt::Write, r: &Rule, with_id: bool) -> fmt::Resu
             n => word(f, &format_args!("proto {n}"))?,
         }
     }
-    for (kw, p) in [("saddr", r.saddr), ("daddr", r.daddr)] {
+    // A container reference prints as the name, not as the address or
+    // namespace it currently resolves to.
+    for role in [CtrRole::Src, CtrRole::Dst] {
+        if let Some(c) = r.container(role) {
+            word(f, &format_args!("{} {c}", role.keyword()))?;
+        }
+    }
+    let saddr = r.saddr.filter(|_| r.container(CtrRole::Src).is_none());
+    let daddr = r.daddr.filter(|_| r.container(CtrRole::Dst).is_none());
+    for (kw, p) in [("saddr", saddr), ("daddr", daddr)] {
         if let Some(p) = p {
             word(f, &kw)?;
             write!(f, " ")?;
@@ -322,6 +360,9 @@ pub fn write_rule(f: &mut impl fmt::Write, r: &Rule, with_id: bool) -> fmt::Resu
         }
     }
     match r.netns {
+        _ if r.container(CtrRole::Netns).is_some() => {
+            word(f, &format_args!("in-container {}", r.container(CtrRole::Netns).unwrap_or("")))?
+        }
         NetnsMatch::Any => {}
         NetnsMatch::Host => word(f, &"netns host")?,
         NetnsMatch::Inum(n) => word(f, &format_args!("netns {n}"))?,

@@ -147,6 +147,84 @@ pub struct Rule {
     pub orig_daddr: Option<Prefix>,
     pub orig_dport: Option<PortRange>,
     pub comment: [u8; COMMENT_MAX + 1],
+    /// Containers this rule was written against (`from-container`,
+    /// `to-container`, `in-container`), by name. The kernel never resolves
+    /// them: dockfwctl (and `dockfwctl watch`) put the container's current
+    /// address or namespace into `saddr`/`daddr`/`netns`, and keep the
+    /// name here so that `list` shows what the user meant and `watch`
+    /// knows which rules to rewrite when a container moves.
+    pub containers: [CtrName; 3],
+    /// A rule naming a container that is not running: it matches nothing
+    /// until `watch` resolves it again. Never left pointing at the address
+    /// the container had, which Docker may hand to another container.
+    pub inactive: bool,
+}
+
+/// Where a rule refers to a container.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CtrRole {
+    /// `from-container`: the source address is the container's.
+    Src = 0,
+    /// `to-container`: the destination address is the container's.
+    Dst = 1,
+    /// `in-container`: the hook runs in the container's network namespace.
+    Netns = 2,
+}
+
+impl CtrRole {
+    pub const ALL: [CtrRole; 3] = [CtrRole::Src, CtrRole::Dst, CtrRole::Netns];
+
+    pub fn keyword(self) -> &'static str {
+        match self {
+            CtrRole::Src => "from-container",
+            CtrRole::Dst => "to-container",
+            CtrRole::Netns => "in-container",
+        }
+    }
+}
+
+/// A container name or id, optionally `@NETWORK`; empty = none.
+pub const CTR_NAME_MAX: usize = 63;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct CtrName([u8; CTR_NAME_MAX + 1]);
+
+impl Default for CtrName {
+    fn default() -> CtrName {
+        CtrName([0; CTR_NAME_MAX + 1])
+    }
+}
+
+impl CtrName {
+    /// Docker's own name rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`), for the
+    /// container and for the optional network after `@`.
+    pub fn new(s: &str) -> Option<CtrName> {
+        fn word(w: &str) -> bool {
+            let b = w.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        }
+        let ok = match s.split_once('@') {
+            Some((c, n)) => word(c) && word(n),
+            None => word(s),
+        };
+        if !ok || s.len() > CTR_NAME_MAX {
+            return None;
+        }
+        let mut n = CtrName::default();
+        n.0[..s.len()].copy_from_slice(s.as_bytes());
+        Some(n)
+    }
+
+    pub fn as_str(&self) -> &str {
+        let n = self.0.iter().position(|&c| c == 0).unwrap_or(CTR_NAME_MAX);
+        core::str::from_utf8(&self.0[..n]).unwrap_or("")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0[0] == 0
+    }
 }
 
 pub const ALL_HOOKS: u8 = 0x1f;
@@ -172,6 +250,8 @@ impl Default for Rule {
             orig_daddr: None,
             orig_dport: None,
             comment: [0; COMMENT_MAX + 1],
+            containers: [CtrName::default(); 3],
+            inactive: false,
         }
     }
 }
@@ -195,9 +275,46 @@ impl Rule {
         Ok(())
     }
 
-    /// Checks the rule's internal consistency. Netlink input and the CLI
-    /// both go through this, so a rule the kernel holds is always valid.
+    /// The container named in `role`, if any.
+    pub fn container(&self, role: CtrRole) -> Option<&str> {
+        let n = &self.containers[role as usize];
+        (!n.is_empty()).then(|| n.as_str())
+    }
+
+    pub fn set_container(&mut self, role: CtrRole, name: &str) -> Result<(), Invalid> {
+        self.containers[role as usize] = CtrName::new(name).ok_or(
+            "container must be a Docker name or id ([A-Za-z0-9][A-Za-z0-9_.-]*), optionally @NETWORK, at most 63 characters",
+        )?;
+        Ok(())
+    }
+
+    /// Checks the rule's internal consistency, including that every
+    /// container reference is resolved (or the rule is inactive). Netlink
+    /// input goes through this, so a rule the kernel holds is always valid.
     pub fn validate(&self) -> Result<(), Invalid> {
+        self.validate_shape()?;
+        for role in CtrRole::ALL {
+            if self.container(role).is_none() || self.inactive {
+                continue;
+            }
+            let resolved = match role {
+                CtrRole::Src => self.saddr.is_some_and(|p| p.len == p.max_len()),
+                CtrRole::Dst => self.daddr.is_some_and(|p| p.len == p.max_len()),
+                CtrRole::Netns => matches!(self.netns, NetnsMatch::Inum(_)),
+            };
+            if !resolved {
+                return Err("a rule naming a container needs its resolved address or namespace, or the inactive flag (dockfwctl resolves names)");
+            }
+        }
+        Ok(())
+    }
+
+    /// What the rule syntax can check on its own: everything but the
+    /// resolution of container names, which needs the Docker engine.
+    pub fn validate_shape(&self) -> Result<(), Invalid> {
+        if self.inactive && self.containers.iter().all(|c| c.is_empty()) {
+            return Err("only a rule naming a container can be inactive");
+        }
         if self.hooks == 0 || self.hooks & !ALL_HOOKS != 0 {
             return Err("hook mask must name at least one of the five inet hooks");
         }
@@ -271,7 +388,7 @@ impl Ctx<'_> {
 impl Rule {
     pub fn matches(&self, c: &Ctx<'_>) -> bool {
         let p = c.pkt;
-        if self.hooks & c.hook.bit() == 0 {
+        if self.inactive || self.hooks & c.hook.bit() == 0 {
             return false;
         }
         if self.family.is_some_and(|f| f != p.family) || self.proto.is_some_and(|x| x != p.proto) {
@@ -376,48 +493,39 @@ fn bucket(keys: &[u64], key: u32) -> &[u64] {
     &keys[lo..hi]
 }
 
-impl Table<'_> {
-    /// Evaluates the ruleset. `on_log(pos)` is called for each matching
-    /// `log` rule; returns the position of the deciding rule, if any.
-    pub fn eval(&self, c: &Ctx<'_>, mut on_log: impl FnMut(usize)) -> Option<usize> {
-        let dport = c.pkt.ports().map(|p| p.1);
-        let (_, odport) = if self.keys.is_empty() { (c.pkt.daddr, None) } else { c.orig_dst() };
+impl<'a> Table<'a> {
+    /// The positions of the rules that can match the packet in `c`, in rule
+    /// order: those keyed on its destination port or original destination
+    /// port, merged with the unkeyed ones.
+    pub fn candidates(&self, c: &Ctx<'_>) -> Candidates<'a> {
         let empty: &[u64] = &[];
-        let b1 = match dport {
-            Some(p) if !self.keys.is_empty() => bucket(self.keys, KEY_DPORT | u32::from(p)),
-            _ => empty,
+        if self.keys.is_empty() {
+            return Candidates { b1: empty, b2: empty, wild: self.wild, i: 0, j: 0, k: 0 };
+        }
+        let b1 = match c.pkt.ports() {
+            Some((_, p)) => bucket(self.keys, KEY_DPORT | u32::from(p)),
+            None => empty,
         };
-        let b2 = match odport {
+        let b2 = match c.orig_dst().1 {
             Some(p) => bucket(self.keys, KEY_ORIG | u32::from(p)),
             None => empty,
         };
-        // Three ascending lists of positions, merged in rule order.
-        let (mut i, mut j, mut k) = (0, 0, 0);
-        loop {
-            let a = b1.get(i).map_or(u32::MAX, |&e| e as u32);
-            let b = b2.get(j).map_or(u32::MAX, |&e| e as u32);
-            let w = self.wild.get(k).copied().unwrap_or(u32::MAX);
-            let pos = a.min(b).min(w);
-            if pos == u32::MAX {
-                return None;
-            }
-            if a == pos {
-                i += 1;
-            }
-            if b == pos {
-                j += 1;
-            }
-            if w == pos {
-                k += 1;
-            }
-            let r = &self.rules[pos as usize];
+        Candidates { b1, b2, wild: self.wild, i: 0, j: 0, k: 0 }
+    }
+
+    /// Evaluates the ruleset. `on_log(pos)` is called for each matching
+    /// `log` rule; returns the position of the deciding rule, if any.
+    pub fn eval(&self, c: &Ctx<'_>, mut on_log: impl FnMut(usize)) -> Option<usize> {
+        for pos in self.candidates(c) {
+            let r = &self.rules[pos];
             if r.matches(c) {
                 match r.action {
-                    Action::Log => on_log(pos as usize),
-                    _ => return Some(pos as usize),
+                    Action::Log => on_log(pos),
+                    _ => return Some(pos),
                 }
             }
         }
+        None
     }
 
     /// The same decision by a plain scan: the reference the index is
@@ -432,5 +540,231 @@ impl Table<'_> {
             }
         }
         None
+    }
+}
+
+/// The candidate positions of one packet in one `Table` (see
+/// `Table::candidates`): three ascending lists merged.
+pub struct Candidates<'a> {
+    b1: &'a [u64],
+    b2: &'a [u64],
+    wild: &'a [u32],
+    i: usize,
+    j: usize,
+    k: usize,
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let a = self.b1.get(self.i).map_or(u32::MAX, |&e| e as u32);
+        let b = self.b2.get(self.j).map_or(u32::MAX, |&e| e as u32);
+        let w = self.wild.get(self.k).copied().unwrap_or(u32::MAX);
+        let pos = a.min(b).min(w);
+        if pos == u32::MAX {
+            return None;
+        }
+        self.i += usize::from(a == pos);
+        self.j += usize::from(b == pos);
+        self.k += usize::from(w == pos);
+        Some(pos as usize)
+    }
+}
+
+// --- which hooks have work -----------------------------------------------------
+
+/// The bit of one (family, hook) in a hook-work mask: IPv4 hooks are bits
+/// 0..5, IPv6 hooks bits 5..10.
+pub const fn hook_bit(family: Family, hook: Hook) -> u16 {
+    let f = match family {
+        Family::Ipv4 => 0,
+        Family::Ipv6 => 5,
+    };
+    1 << (f + hook.index())
+}
+
+/// Every (family, hook) bit.
+pub const ALL_HOOK_BITS: u16 = (1 << 10) - 1;
+
+impl Rule {
+    /// The (family, hook) pairs this rule can match at (`hook_bit`s): a
+    /// hook whose bit no rule has can skip the rules altogether.
+    pub fn hook_mask(&self) -> u16 {
+        // An address prefix only matches addresses of its own family.
+        let fam = self.family.or_else(|| {
+            [self.saddr, self.daddr, self.orig_daddr].into_iter().flatten().next().map(|p| p.addr.family())
+        });
+        let mut m = 0;
+        for f in [Family::Ipv4, Family::Ipv6] {
+            if fam.is_some_and(|x| x != f) {
+                continue;
+            }
+            for h in Hook::ALL {
+                if self.hooks & h.bit() != 0 {
+                    m |= hook_bit(f, h);
+                }
+            }
+        }
+        m
+    }
+}
+
+/// The union of the rules' `hook_mask`s.
+pub fn hook_mask(rules: &[Rule]) -> u16 {
+    rules.iter().fold(0, |m, r| m | r.hook_mask())
+}
+
+// --- a ruleset in two layers ---------------------------------------------------
+
+/// A ruleset kept as a large indexed `base`, minus the base positions in
+/// `dead` (sorted: deleted rules), plus a small indexed `delta` (rules added
+/// since the base was built). Both tables are in (priority, id) order; the
+/// ruleset's order interleaves them. An add or delete rebuilds only the
+/// delta and the dead list (O(delta)); when they grow past `DELTA_MAX` they
+/// are merged into a new base (O(n), amortised over `DELTA_MAX` updates).
+///
+/// Positions: base position `p` is `p`; delta position `q` is
+/// `base.rules.len() + q`.
+pub struct Layered<'a> {
+    pub base: Table<'a>,
+    pub dead: &'a [u32],
+    pub delta: Table<'a>,
+}
+
+/// Merge the delta and the dead list into the base when together they
+/// exceed this many entries.
+pub const DELTA_MAX: usize = 256;
+
+/// Whether a ruleset with these layer sizes should be merged into one base.
+pub fn should_merge(dead: usize, delta: usize) -> bool {
+    dead + delta > DELTA_MAX
+}
+
+impl<'a> Layered<'a> {
+    /// Number of live rules.
+    pub fn len(&self) -> usize {
+        self.base.rules.len() - self.dead.len() + self.delta.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rule at a (global) position.
+    pub fn rule(&self, pos: usize) -> &'a Rule {
+        let nb = self.base.rules.len();
+        if pos < nb {
+            &self.base.rules[pos]
+        } else {
+            &self.delta.rules[pos - nb]
+        }
+    }
+
+    fn is_dead(&self, base_pos: usize) -> bool {
+        self.dead.binary_search(&(base_pos as u32)).is_ok()
+    }
+
+    /// Evaluates both layers in rule order: like `Table::eval` (positions
+    /// are global positions).
+    pub fn eval(&self, c: &Ctx<'_>, mut on_log: impl FnMut(usize)) -> Option<usize> {
+        let nb = self.base.rules.len();
+        let (mut a, mut b) = (self.base.candidates(c), self.delta.candidates(c));
+        let (mut x, mut y) = (a.next(), b.next());
+        loop {
+            let pos = match (x, y) {
+                (None, None) => return None,
+                (Some(p), Some(q)) if self.base.rules[p].order_key() < self.delta.rules[q].order_key() => {
+                    x = a.next();
+                    p
+                }
+                (Some(p), None) => {
+                    x = a.next();
+                    p
+                }
+                (_, Some(q)) => {
+                    y = b.next();
+                    nb + q
+                }
+            };
+            let r = self.rule(pos);
+            if r.matches(c) && (pos >= nb || !self.is_dead(pos)) {
+                match r.action {
+                    Action::Log => on_log(pos),
+                    _ => return Some(pos),
+                }
+            }
+        }
+    }
+
+    /// The same decision by a plain scan in `order`: the reference.
+    pub fn eval_linear(&self, c: &Ctx<'_>, mut on_log: impl FnMut(usize)) -> Option<usize> {
+        for pos in self.order(Cursor::default()) {
+            let r = self.rule(pos);
+            if r.matches(c) {
+                match r.action {
+                    Action::Log => on_log(pos),
+                    _ => return Some(pos),
+                }
+            }
+        }
+        None
+    }
+
+    /// The live rules' positions in evaluation order, from `at` (dumps keep
+    /// a `Cursor` between parts; a merge into a new base walks this).
+    pub fn order(&self, at: Cursor) -> Order<'_, 'a> {
+        Order { l: self, at }
+    }
+}
+
+/// A place in the evaluation order of a `Layered`: how many base and delta
+/// entries have been walked past.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Cursor {
+    pub base: u32,
+    pub delta: u32,
+}
+
+impl Cursor {
+    /// As one integer (a netlink dump's saved state).
+    pub fn to_u64(self) -> u64 {
+        u64::from(self.base) | (u64::from(self.delta) << 32)
+    }
+
+    pub fn from_u64(v: u64) -> Cursor {
+        Cursor { base: v as u32, delta: (v >> 32) as u32 }
+    }
+}
+
+/// See `Layered::order`.
+pub struct Order<'l, 'a> {
+    l: &'l Layered<'a>,
+    pub at: Cursor,
+}
+
+impl Iterator for Order<'_, '_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let (base, delta) = (self.l.base.rules, self.l.delta.rules);
+        loop {
+            let (bi, di) = (self.at.base as usize, self.at.delta as usize);
+            let take_base = match (base.get(bi), delta.get(di)) {
+                (None, None) => return None,
+                (Some(b), Some(d)) => b.order_key() < d.order_key(),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            if take_base {
+                self.at.base += 1;
+                if !self.l.is_dead(bi) {
+                    return Some(bi);
+                }
+            } else {
+                self.at.delta += 1;
+                return Some(base.len() + di);
+            }
+        }
     }
 }

@@ -30,6 +30,7 @@ pub(crate) const A_MATCH: u32 = b::dockfw_attr_DOCKFW_A_MATCH;
 pub(crate) const A_TRACE_RULE: u32 = b::dockfw_attr_DOCKFW_A_TRACE_RULE;
 pub(crate) const A_TRACE_ID: u32 = b::dockfw_attr_DOCKFW_A_TRACE_ID;
 pub(crate) const A_EVENT: u32 = b::dockfw_attr_DOCKFW_A_EVENT;
+pub(crate) const A_GENERATION: u32 = b::dockfw_attr_DOCKFW_A_GENERATION;
 
 pub(crate) const RA_ID: u32 = b::dockfw_rule_attr_DOCKFW_RA_ID;
 pub(crate) const RA_PRIORITY: u32 = b::dockfw_rule_attr_DOCKFW_RA_PRIORITY;
@@ -58,6 +59,10 @@ pub(crate) const RA_COMMENT: u32 = b::dockfw_rule_attr_DOCKFW_RA_COMMENT;
 pub(crate) const RA_PACKETS: u32 = b::dockfw_rule_attr_DOCKFW_RA_PACKETS;
 pub(crate) const RA_BYTES: u32 = b::dockfw_rule_attr_DOCKFW_RA_BYTES;
 pub(crate) const RA_PAD: u32 = b::dockfw_rule_attr_DOCKFW_RA_PAD;
+pub(crate) const RA_SRC_CONTAINER: u32 = b::dockfw_rule_attr_DOCKFW_RA_SRC_CONTAINER;
+pub(crate) const RA_DST_CONTAINER: u32 = b::dockfw_rule_attr_DOCKFW_RA_DST_CONTAINER;
+pub(crate) const RA_NETNS_CONTAINER: u32 = b::dockfw_rule_attr_DOCKFW_RA_NETNS_CONTAINER;
+pub(crate) const RA_INACTIVE: u32 = b::dockfw_rule_attr_DOCKFW_RA_INACTIVE;
 
 pub(crate) const VERDICT_ACCEPT: u8 = b::dockfw_verdict_DOCKFW_VERDICT_ACCEPT as u8;
 pub(crate) const VERDICT_DROP: u8 = b::dockfw_verdict_DOCKFW_VERDICT_DROP as u8;
@@ -79,6 +84,9 @@ pub(crate) const STATS_PAD: u32 = b::dockfw_stats_attr_DOCKFW_STATS_PAD;
 pub(crate) const STATS_TRACE_FILTERS: u32 = b::dockfw_stats_attr_DOCKFW_STATS_TRACE_FILTERS;
 pub(crate) const STATS_TRACE_EVENTS: u32 = b::dockfw_stats_attr_DOCKFW_STATS_TRACE_EVENTS;
 pub(crate) const STATS_TRACE_LOST: u32 = b::dockfw_stats_attr_DOCKFW_STATS_TRACE_LOST;
+pub(crate) const STATS_HOOK_CALLS: u32 = b::dockfw_stats_attr_DOCKFW_STATS_HOOK_CALLS;
+pub(crate) const STATS_HOOK_NS: u32 = b::dockfw_stats_attr_DOCKFW_STATS_HOOK_NS;
+pub(crate) const STATS_HOOK_CYCLES: u32 = b::dockfw_stats_attr_DOCKFW_STATS_HOOK_CYCLES;
 
 pub(crate) const EV_TIMESTAMP: u32 = b::dockfw_event_attr_DOCKFW_EV_TIMESTAMP;
 pub(crate) const EV_SKB_ID: u32 = b::dockfw_event_attr_DOCKFW_EV_SKB_ID;
@@ -136,6 +144,22 @@ const _: () = {
 pub(crate) fn cpu_id() -> usize {
     // SAFETY: reads the current CPU number; no other effect.
     unsafe { b::dockfw_cpu_id() as usize }
+}
+
+/// `local_clock()`: nanoseconds, monotonic on one CPU (as fine as the
+/// kernel's sched_clock; jiffies granularity if the TSC is unusable).
+#[inline]
+pub(crate) fn local_clock_ns() -> u64 {
+    // SAFETY: reads the clock; callable from any context, no side effect.
+    unsafe { b::dockfw_local_clock() }
+}
+
+/// `get_cycles()`: the CPU's cycle counter (the TSC on x86), 0 if the
+/// architecture has none.
+#[inline]
+pub(crate) fn cycles() -> u64 {
+    // SAFETY: reads the cycle counter; callable from any context.
+    unsafe { b::dockfw_get_cycles() }
 }
 
 /// Number of possible CPU ids.

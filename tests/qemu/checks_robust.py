@@ -200,10 +200,11 @@ PACKET_CASES = {
     "v4_totlen_long": dict(id="4109", where=None),
     # Total length shorter: the stack trims, 2 bytes of UDP remain.
     "v4_totlen_short": dict(id="4110", where=("init", "PRE_ROUTING"), verdict="accept", shape="truncated"),
-    # IPv6 extension headers are walked (up to 8): the port rule matches.
+    # IPv6 extension headers are walked: the port rule matches.
     "v6_ext_chain": dict(src="2001:db8::6201", where=("init", "PRE_ROUTING"), verdict="drop:udp", shape="ports"),
-    # A chain longer than 8: malformed, accepted, not traced.
-    "v6_ext_long": dict(src="2001:db8::6202", where=None, malformed=1),
+    # A chain of 40 headers is walked to its end too (no fixed cap that a
+    # long chain could use to hide its ports): the port rule drops it.
+    "v6_ext_long": dict(src="2001:db8::6202", where=("init", "PRE_ROUTING"), verdict="drop:udp", shape="ports"),
     # A header claiming more than the packet holds: the transport header
     # is beyond the end, so the packet is "truncated": accepted, no ports.
     "v6_ext_truncated": dict(src="2001:db8::6203", where=("init", "PRE_ROUTING"), verdict="accept",

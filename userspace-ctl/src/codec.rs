@@ -4,7 +4,7 @@
 
 use crate::model::{Addr, CtState, Family, Hook};
 use crate::rule_syntax::{hook_keyword, write_rule};
-use crate::rules::{Action, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
+use crate::rules::{Action, CtrRole, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
 use crate::uapi::*;
 use neli::{
     attr::Attribute,
@@ -189,8 +189,23 @@ pub fn rule_attrs(r: &Rule) -> Vec<Attr> {
     if !r.comment().is_empty() {
         v.push(attr_str(DOCKFW_RA_COMMENT, r.comment()));
     }
+    for (role, ty) in CONTAINER_ATTRS {
+        if let Some(c) = r.container(role) {
+            v.push(attr_str(ty, c));
+        }
+    }
+    if r.inactive {
+        v.push(attr(DOCKFW_RA_INACTIVE, Vec::new()));
+    }
     v
 }
+
+/// Which rule attribute carries the container named in each role.
+pub const CONTAINER_ATTRS: [(CtrRole, u16); 3] = [
+    (CtrRole::Src, DOCKFW_RA_SRC_CONTAINER),
+    (CtrRole::Dst, DOCKFW_RA_DST_CONTAINER),
+    (CtrRole::Netns, DOCKFW_RA_NETNS_CONTAINER),
+];
 
 /// `DOCKFW_A_RULE` holding the rule.
 pub fn encode_rule(r: &Rule) -> Attr {
@@ -287,6 +302,10 @@ pub fn decode_rule(a: &Attr) -> Result<RuleEntry, String> {
             DOCKFW_RA_NETNS_HOST => r.netns = NetnsMatch::Host,
             DOCKFW_RA_CTSTATE => r.ctstate = ct_from_wire(u32_()?)?,
             DOCKFW_RA_COMMENT => r.set_comment(text(ty, b)?)?,
+            DOCKFW_RA_SRC_CONTAINER => r.set_container(CtrRole::Src, text(ty, b)?)?,
+            DOCKFW_RA_DST_CONTAINER => r.set_container(CtrRole::Dst, text(ty, b)?)?,
+            DOCKFW_RA_NETNS_CONTAINER => r.set_container(CtrRole::Netns, text(ty, b)?)?,
+            DOCKFW_RA_INACTIVE => r.inactive = true,
             DOCKFW_RA_PACKETS => packets = u64_()?,
             DOCKFW_RA_BYTES => bytes = u64_()?,
             _ => {}
@@ -350,6 +369,13 @@ pub struct JsonRule {
     pub orig_daddr: Option<String>,
     pub orig_dport: Option<JsonRange>,
     pub comment: Option<String>,
+    /// Containers named by the rule (`from-container`, `to-container`,
+    /// `in-container`); saddr/daddr/netns then hold what they resolved to.
+    pub from_container: Option<String>,
+    pub to_container: Option<String>,
+    pub in_container: Option<String>,
+    /// The named container is not running: the rule matches nothing.
+    pub inactive: bool,
     pub packets: u64,
     pub bytes: u64,
     pub rule: String,
@@ -397,6 +423,10 @@ impl JsonRule {
             orig_daddr: r.orig_daddr.as_ref().map(prefix_text),
             orig_dport: range(r.orig_dport),
             comment: Some(r.comment().to_string()).filter(|c| !c.is_empty()),
+            from_container: r.container(CtrRole::Src).map(String::from),
+            to_container: r.container(CtrRole::Dst).map(String::from),
+            in_container: r.container(CtrRole::Netns).map(String::from),
+            inactive: r.inactive,
             packets: e.packets,
             bytes: e.bytes,
             rule: rule_text(r, false),
@@ -453,6 +483,34 @@ mod tests {
             assert_eq!((e.packets, e.bytes), (0, 0));
             assert_eq!(rule_text(&e.rule, true), rule_text(&r, true));
         }
+    }
+
+    #[test]
+    fn container_names_and_inactive_round_trip() {
+        let mut r = parse_rule("forward from-container db@backend to-container web in-container web tcp dport 8080 accept".split_whitespace()).unwrap();
+        r.saddr = Some(Prefix { addr: parse_addr("172.18.0.3").unwrap(), len: 32 });
+        r.daddr = Some(Prefix { addr: parse_addr("172.17.0.2").unwrap(), len: 32 });
+        r.netns = NetnsMatch::Inum(4026532301);
+        let (_, back) = wire_round_trip(&encode_rule(&r));
+        let got = attrs_by_type(&back);
+        let get = |t| got.iter().find(|(ty, _)| *ty == t).map(|(_, b)| b.clone());
+        assert_eq!(get(DOCKFW_RA_SRC_CONTAINER), Some(b"db@backend\0".to_vec()));
+        assert_eq!(get(DOCKFW_RA_DST_CONTAINER), Some(b"web\0".to_vec()));
+        assert_eq!(get(DOCKFW_RA_NETNS_CONTAINER), Some(b"web\0".to_vec()));
+        assert_eq!(get(DOCKFW_RA_INACTIVE), None);
+        assert_eq!(decode_rule(&back).unwrap().rule, r);
+        // Stopped container: no address, the inactive flag (empty payload).
+        r.inactive = true;
+        r.daddr = None;
+        let (_, back) = wire_round_trip(&encode_rule(&r));
+        assert_eq!(attrs_by_type(&back).iter().find(|(t, _)| *t == DOCKFW_RA_INACTIVE).map(|(_, b)| b.len()), Some(0));
+        let e = decode_rule(&back).unwrap();
+        assert_eq!(e.rule, r);
+        let j = serde_json::to_value(JsonRule::new(&e)).unwrap();
+        assert_eq!(j["to_container"], "web");
+        assert_eq!(j["from_container"], "db@backend");
+        assert_eq!(j["inactive"], true);
+        assert_eq!(j["daddr"], serde_json::Value::Null);
     }
 
     #[test]

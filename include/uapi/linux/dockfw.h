@@ -53,6 +53,10 @@ enum dockfw_attr {
 	DOCKFW_A_TRACE_RULE,	/* u32: trace packets this rule decided */
 	DOCKFW_A_TRACE_ID,	/* u32, >= 1: a trace filter */
 	DOCKFW_A_EVENT,		/* nested: enum dockfw_event_attr (replies only) */
+	DOCKFW_A_GENERATION,	/* u32: on REPLACE BEGIN, COMMIT fails with EAGAIN
+				 * if the ruleset's generation (STATS_GENERATION)
+				 * is no longer this one: a read-modify-write that
+				 * cannot lose a concurrent change */
 	__DOCKFW_A_MAX,
 };
 #define DOCKFW_A_MAX (__DOCKFW_A_MAX - 1)
@@ -88,6 +92,15 @@ enum dockfw_rule_attr {
 	DOCKFW_RA_PACKETS,	/* u64: counter (replies only) */
 	DOCKFW_RA_BYTES,	/* u64: counter (replies only) */
 	DOCKFW_RA_PAD,
+	/* Containers the rule was written against (Docker name or id, optional
+	 * "@network"; < 64 bytes). The kernel does not resolve them: the sender
+	 * puts the current address into SADDR/DADDR (a host prefix) or the
+	 * namespace into NETNS, or sets INACTIVE. They come back in dumps. */
+	DOCKFW_RA_SRC_CONTAINER,	/* string: SADDR is this container's */
+	DOCKFW_RA_DST_CONTAINER,	/* string: DADDR is this container's */
+	DOCKFW_RA_NETNS_CONTAINER,	/* string: NETNS is this container's */
+	DOCKFW_RA_INACTIVE,	/* flag: the named container is not running;
+				 * the rule matches nothing */
 	__DOCKFW_RA_MAX,
 };
 #define DOCKFW_RA_MAX (__DOCKFW_RA_MAX - 1)
@@ -120,7 +133,9 @@ enum dockfw_stats_attr {
 	DOCKFW_STATS_RULES,		/* u32 */
 	DOCKFW_STATS_HOOKED_NETNS,	/* u32 */
 	DOCKFW_STATS_GENERATION,	/* u32: bumped by every ruleset change */
-	DOCKFW_STATS_PACKETS,		/* u64: packets seen by the hooks */
+	DOCKFW_STATS_PACKETS,		/* u64: hook calls that had work to do (a
+					 * rule, trace filter or drop policy for
+					 * their hook, or the dmesg trace on) */
 	DOCKFW_STATS_MATCHED,		/* u64: packets a rule decided */
 	DOCKFW_STATS_DROPPED,		/* u64: packets dropped */
 	DOCKFW_STATS_MALFORMED,		/* u64: headers that did not parse */
@@ -128,6 +143,10 @@ enum dockfw_stats_attr {
 	DOCKFW_STATS_TRACE_FILTERS,	/* u32: trace filters installed */
 	DOCKFW_STATS_TRACE_EVENTS,	/* u64: trace events delivered */
 	DOCKFW_STATS_TRACE_LOST,	/* u64: events lost (no memory, listener full) */
+	/* Only counted with the module parameter hook_cost=1: */
+	DOCKFW_STATS_HOOK_CALLS,	/* u64: hook calls timed */
+	DOCKFW_STATS_HOOK_NS,		/* u64: their total time, ns (local_clock) */
+	DOCKFW_STATS_HOOK_CYCLES,	/* u64: their total cycles (get_cycles; 0 if none) */
 	__DOCKFW_STATS_MAX,
 };
 #define DOCKFW_STATS_MAX (__DOCKFW_STATS_MAX - 1)

@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = core::str::from_utf8(data) else { return };
     if let Ok(r) = rule_syntax::parse_rule(text.split_whitespace()) {
-        assert!(r.validate().is_ok());
+        assert!(r.validate_shape().is_ok());
         let mut out = String::new();
         rule_syntax::write_rule(&mut out, &r, true).unwrap();
         let back = rule_syntax::parse_rule(out.split_whitespace()).expect("canonical text must parse");

@@ -149,15 +149,16 @@ fn corpus(dst4: [u8; 4]) -> Vec<Case> {
     c("v4_totlen_long", Out::Pkt4, ipv4(4109, 0, 17, host, &[], &udp(4109, dport, &[0; 8]), Some(1400), None, 4));
     c("v4_totlen_short", Out::Pkt4, ipv4(4110, 0, 17, host, &[], &udp(4110, dport, &[0; 8]), Some(22), None, 4));
     // IPv6: a hop-by-hop and a destination-options header before UDP; a
-    // chain of 9 destination-options headers (longer than dockfw walks); a
+    // chain of 40 destination-options headers (dockfw walks it to the UDP
+    // header, as the kernel's ipv6_skip_exthdr does); a
     // destination-options header claiming 2 KiB in a short packet.
     let mut p = ext8(60);
     p.extend_from_slice(&ext8(17));
     p.extend_from_slice(&udp(6201, dport, &[0; 8]));
     c("v6_ext_chain", Out::Pkt6, ipv6(0x6201, 0, &p, None));
     let mut p = Vec::new();
-    for i in 0..9 {
-        p.extend_from_slice(&ext8(if i == 8 { 17 } else { 60 }));
+    for i in 0..40 {
+        p.extend_from_slice(&ext8(if i == 39 { 17 } else { 60 }));
     }
     p.extend_from_slice(&udp(6202, dport, &[0; 8]));
     c("v6_ext_long", Out::Pkt6, ipv6(0x6202, 60, &p, None));

@@ -323,3 +323,229 @@ fn syntax_errors_point_at_the_token() {
         assert!(e.msg.contains(msg), "{text:?}: {:?} should mention {msg:?}", e.msg);
     }
 }
+
+#[test]
+fn container_references_parse_print_and_need_resolution() {
+    let text = "forward tcp to-container web saddr 172.16.0.0/24 orig-dport 80 accept";
+    let mut r = rule(text);
+    assert_eq!(r.container(CtrRole::Dst), Some("web"));
+    assert_eq!(r.daddr, None, "parsing does not resolve");
+    // The kernel's check refuses an unresolved reference...
+    assert!(r.validate().unwrap_err().contains("resolved"));
+    // ...and takes it once dockfwctl filled in the container's address.
+    r.daddr = Some(Prefix { addr: v4("172.17.0.2"), len: 32 });
+    r.validate().unwrap();
+    // A prefix wider than one host is not a container's address.
+    r.daddr = Some(Prefix { addr: v4("172.17.0.0"), len: 16 });
+    assert!(r.validate().is_err());
+    r.daddr = Some(Prefix { addr: v4("172.17.0.2"), len: 32 });
+    // Printing shows the name, never the resolved address, so `save` output
+    // is resolved again by `restore`.
+    let mut out = String::new();
+    write_rule(&mut out, &r, false).unwrap();
+    assert_eq!(out, "forward tcp to-container web saddr 172.16.0.0/24 orig-dport 80 accept");
+    // Resolved, the rule matches the container's address after DNAT.
+    let pkt = tcp_pkt("172.16.0.5", 40000, "172.17.0.2", 8080);
+    let ct = dnat_ct("172.16.0.5");
+    assert!(r.matches(&ctx(Hook::Forward, &pkt, Some(&ct))));
+    let other = tcp_pkt("172.16.0.5", 40000, "172.17.0.3", 8080);
+    assert!(!r.matches(&ctx(Hook::Forward, &other, Some(&ct))));
+    // Inactive (container stopped): matches nothing, needs no address.
+    r.inactive = true;
+    assert!(!r.matches(&ctx(Hook::Forward, &pkt, Some(&ct))));
+    r.daddr = None;
+    r.validate().unwrap();
+    // Only a rule naming a container can be inactive.
+    let mut plain = rule("tcp dport 80 accept");
+    plain.inactive = true;
+    assert!(plain.validate().is_err());
+
+    for text in [
+        "from-container db@backend to-container web tcp dport 8080 accept",
+        "input in-container web udp dport 53 drop",
+        "to-container 3f4e5d6c7b8a tcp dport 80 drop",
+    ] {
+        let r = rule(text);
+        let mut out = String::new();
+        write_rule(&mut out, &r, false).unwrap();
+        assert_eq!(rule(&out), r, "{text:?} -> {out:?}");
+    }
+    let r = rule("input in-container web accept");
+    assert_eq!(r.container(CtrRole::Netns), Some("web"));
+    assert_eq!(r.netns, NetnsMatch::Any);
+    assert!(r.validate().is_err());
+}
+
+#[test]
+fn container_reference_errors() {
+    let cases: &[(&str, usize, &str)] = &[
+        ("to-container web daddr 10.0.0.1 accept", 2, "already names a container"),
+        ("daddr 10.0.0.1 to-container web accept", 2, "both give the destination"),
+        ("saddr 10.0.0.1 from-container web accept", 2, "both give the source"),
+        ("netns host in-container web accept", 2, "both give the namespace"),
+        ("to-container -web accept", 1, "Docker name"),
+        ("to-container web@ accept", 1, "Docker name"),
+        ("to-container we/b accept", 1, "Docker name"),
+        ("to-container", 1, "container name or id expected"),
+        ("to-container a to-container b accept", 2, "both give the destination"),
+    ];
+    for &(text, tok, msg) in cases {
+        let e = parse_rule(text.split_whitespace()).unwrap_err();
+        assert_eq!(e.token, tok, "{text:?}: {e:?}");
+        assert!(e.msg.contains(msg), "{text:?}: {:?} should mention {msg:?}", e.msg);
+    }
+    let long = format!("to-container {} accept", "a".repeat(64));
+    assert!(parse_rule(long.split_whitespace()).is_err());
+    let ok = format!("to-container {} accept", "a".repeat(63));
+    assert!(parse_rule(ok.split_whitespace()).is_ok());
+}
+
+/// The two-layer ruleset as the module keeps it (src/ruleset.rs): an
+/// indexed base, sorted dead base positions, an indexed delta, merged into
+/// a new base when `should_merge` says so.
+struct Layers {
+    base: Indexed,
+    dead: Vec<u32>,
+    delta: Indexed,
+    merges: u32,
+}
+
+impl Layers {
+    fn new(rules: Vec<Rule>) -> Layers {
+        Layers { base: index(rules), dead: Vec::new(), delta: index(Vec::new()), merges: 0 }
+    }
+
+    fn view(&self) -> Layered<'_> {
+        Layered { base: self.base.table(), dead: &self.dead, delta: self.delta.table() }
+    }
+
+    fn maybe_merge(&mut self) {
+        if should_merge(self.dead.len(), self.delta.rules.len()) {
+            let v = self.view();
+            let rules: Vec<Rule> = v.order(Cursor::default()).map(|p| *v.rule(p)).collect();
+            *self = Layers { merges: self.merges + 1, ..Layers::new(rules) };
+        }
+    }
+
+    fn add(&mut self, r: Rule) {
+        let mut d = self.delta.rules.clone();
+        d.push(r);
+        self.delta = index(d);
+        self.maybe_merge();
+    }
+
+    fn del(&mut self, id: u32) -> bool {
+        if let Some(q) = self.delta.rules.iter().position(|r| r.id == id) {
+            let mut d = self.delta.rules.clone();
+            d.remove(q);
+            self.delta = index(d);
+        } else {
+            let Some(p) = self.base.rules.iter().position(|r| r.id == id) else { return false };
+            match self.dead.binary_search(&(p as u32)) {
+                Ok(_) => return false,
+                Err(i) => self.dead.insert(i, p as u32),
+            }
+        }
+        self.maybe_merge();
+        true
+    }
+}
+
+#[test]
+fn layered_ruleset_decides_like_a_scan_of_the_naive_model() {
+    let mut g = Rng(0xdecaf);
+    let (mut checked, mut decided, mut merges) = (0u32, 0u32, 0u32);
+    for round in 0..40 {
+        let n0 = g.below(if round % 4 == 0 { 600 } else { 40 }) as u32;
+        let mut model: Vec<Rule> = (1..=n0).map(|id| random_rule(&mut g, id)).collect();
+        let mut next_id = n0 + 1;
+        let mut l = Layers::new(model.clone());
+        for step in 0..700 {
+            if g.below(5) < 3 || model.is_empty() {
+                let r = random_rule(&mut g, next_id);
+                next_id += 1;
+                model.push(r);
+                l.add(r);
+            } else {
+                let id = model.remove(g.below(model.len() as u64) as usize).id;
+                assert!(l.del(id), "round {round} step {step}: rule {id} not found");
+            }
+            let mut sorted = model.clone();
+            sort_rules(&mut sorted);
+            let v = l.view();
+            assert_eq!(v.len(), sorted.len());
+            if step % 7 != 0 {
+                continue;
+            }
+            // The listing order is the evaluation order of the model.
+            let listed: Vec<u32> = v.order(Cursor::default()).map(|p| v.rule(p).id).collect();
+            let want: Vec<u32> = sorted.iter().map(|r| r.id).collect();
+            assert_eq!(listed, want, "round {round} step {step}: order");
+            // A dump resumed from a cursor continues where it stopped.
+            let mut o = v.order(Cursor::default());
+            let head: Vec<usize> = o.by_ref().take(listed.len() / 2).collect();
+            let rest: Vec<usize> = v.order(Cursor::from_u64(o.at.to_u64())).collect();
+            assert_eq!(head.len() + rest.len(), listed.len());
+            for _ in 0..20 {
+                let ports = [80u16, 8080, 443, 22, 53, 9999];
+                let pkt = Packet {
+                    family: Family::Ipv4,
+                    proto: [6u8, 17][g.below(2) as usize],
+                    saddr: Addr::V4([10, g.below(3) as u8, 1, 1]),
+                    daddr: Addr::V4([172, 17, 0, 2]),
+                    ip_id: 0,
+                    l4: L4::Udp { sport: 1234, dport: ports[g.below(6) as usize] },
+                };
+                let ct = CtOrig {
+                    state: [CtState::New, CtState::Established][g.below(2) as usize],
+                    reply: g.below(4) == 0,
+                    dnat: true,
+                    proto: pkt.proto,
+                    src: pkt.saddr,
+                    dst: Addr::V4([10, 0, 0, 1]),
+                    sport: 1234,
+                    dport: ports[g.below(6) as usize],
+                };
+                let hook = Hook::ALL[g.below(5) as usize];
+                let c = ctx(hook, &pkt, if g.below(2) == 0 { Some(&ct) } else { None });
+                let (mut l1, mut l2, mut l3) = (Vec::new(), Vec::new(), Vec::new());
+                let a = v.eval(&c, |p| l1.push(v.rule(p).id)).map(|p| v.rule(p).id);
+                let b = v.eval_linear(&c, |p| l2.push(v.rule(p).id)).map(|p| v.rule(p).id);
+                let m = sorted.iter().filter(|r| r.matches(&c));
+                let mut want = None;
+                for r in m {
+                    if r.action == Action::Log {
+                        l3.push(r.id);
+                    } else {
+                        want = Some(r.id);
+                        break;
+                    }
+                }
+                assert_eq!(a, want, "round {round} step {step}: layered index and model disagree");
+                assert_eq!(b, want, "round {round} step {step}: layered scan and model disagree");
+                assert_eq!(l1, l3, "round {round} step {step}: log rules differ");
+                assert_eq!(l2, l3);
+                // A hook outside every rule's mask has nothing to decide.
+                if hook_mask(&sorted) & hook_bit(Family::Ipv4, hook) == 0 {
+                    assert_eq!(want, None);
+                    assert!(l3.is_empty());
+                }
+                checked += 1;
+                decided += want.is_some() as u32;
+            }
+        }
+        merges += l.merges;
+    }
+    assert!(merges > 10, "only {merges} merges: the merge path is not exercised");
+    assert!(decided > checked / 4, "only {decided} of {checked} packets decided by a rule");
+}
+
+#[test]
+fn hook_masks() {
+    assert_eq!(rule("accept").hook_mask(), ALL_HOOK_BITS);
+    assert_eq!(rule("input ip6 accept").hook_mask(), hook_bit(Family::Ipv6, Hook::LocalIn));
+    assert_eq!(
+        rule("forward output saddr 10.0.0.0/8 drop").hook_mask(),
+        hook_bit(Family::Ipv4, Hook::Forward) | hook_bit(Family::Ipv4, Hook::LocalOut)
+    );
+}

@@ -146,12 +146,23 @@ fn ipv6_fragments_and_bad_chains() {
     // An extension header that is itself cut short.
     let p = ipv6(60, &[], &[]);
     assert_eq!(parse(&p[..], 0, Family::Ipv6), Err(ParseError::BadExtHeaders));
-    // A chain longer than the walker allows.
+    // A long chain (hundreds of headers) is walked to the end: the ports
+    // behind it are found, so a port rule cannot be dodged this way.
+    for n in [9usize, 100, 1000] {
+        let mut ext = Vec::new();
+        for i in 0..n {
+            ext.extend([if i + 1 == n { 6u8 } else { 60 }, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        let p = ipv6(60, &ext, &tcp(1, 2, 0));
+        let pkt = parse(&p[..], 0, Family::Ipv6).unwrap();
+        assert_eq!((pkt.proto, pkt.ports()), (6, Some((1, 2))), "{n} headers");
+    }
+    // ...and a chain that runs off the end of the packet is refused.
     let mut ext = Vec::new();
-    for _ in 0..MAX_EXT_HEADERS + 1 {
+    for _ in 0..50 {
         ext.extend([60u8, 0, 0, 0, 0, 0, 0, 0]);
     }
-    let p = ipv6(60, &ext, &tcp(1, 2, 0));
+    let p = ipv6(60, &ext, &[]);
     assert_eq!(parse(&p[..], 0, Family::Ipv6), Err(ParseError::BadExtHeaders));
 }
 
