@@ -45,6 +45,15 @@ expand_fragment() {
   done < "$1"
 }
 mkdir -p "$CACHE" build
+# One build at a time per cache: `make module` from a second shell while a
+# tree is being built would otherwise see it unfinished, delete it and
+# start over under the first build's feet. The second caller waits here,
+# then finds the tree done.
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+  echo "build-kernel: another build is running in $CACHE; waiting for it" >&2
+  flock 9
+fi
 EXPANDED=$(mktemp)
 trap 'rm -f "$EXPANDED"' EXIT
 expand_fragment "$FRAG" > "$EXPANDED"
