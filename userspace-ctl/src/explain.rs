@@ -76,6 +76,9 @@ pub struct FlowSummary {
     pub decided_by: Decision,
     pub request_packets: usize,
     pub reply_packets: usize,
+    /// Docker containers among the flow's addresses: `web 172.17.0.2`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<String>,
 }
 
 struct Flow {
@@ -186,7 +189,19 @@ pub fn explain(events: &[Event]) -> Vec<FlowSummary> {
                     Decision { rule: None, verdict: drop.map(|e| verdict_name(e.verdict.unwrap())), at: drop.map(hook_at) }
                 }
             };
+            let mut containers: Vec<String> = Vec::new();
+            for e in &f.events {
+                for (a, c) in [(e.saddr, &e.saddr_container), (e.daddr, &e.daddr_container)] {
+                    if let (Some(a), Some(c)) = (a, c) {
+                        let t = format!("{c} {a}");
+                        if !containers.contains(&t) {
+                            containers.push(t);
+                        }
+                    }
+                }
+            }
             FlowSummary {
+                containers,
                 flow: f.key.text(),
                 request: path(&f.request),
                 reply: path(&f.reply),
@@ -214,6 +229,9 @@ pub fn render(flows: &[FlowSummary]) -> String {
                 s.push_str(&format!("  {}: {} -> {} between {} and {}\n", r.kind, r.from, r.to, r.after, r.before));
             }
         };
+        if !f.containers.is_empty() {
+            s.push_str(&format!("  containers: {}\n", f.containers.join(", ")));
+        }
         line(&mut s, "request", &f.request, &["DNAT", "SNAT"]);
         line(&mut s, "reply", &f.reply, &["un-DNAT", "un-SNAT"]);
         let d = &f.decided_by;

@@ -25,10 +25,13 @@ mod uapi {
 }
 
 mod codec;
+mod docker;
 mod explain;
 mod netlink;
+mod resolve;
 mod ruleset;
 mod trace;
+mod watch;
 #[cfg(test)]
 mod uapi_parse;
 
@@ -49,6 +52,7 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_NO_FAMILY: u8 = 3;
 const EXIT_PERM: u8 = 4;
 const EXIT_IO: u8 = 5;
+const EXIT_DOCKER: u8 = 6;
 
 const AFTER_HELP: &str = "\
 Rule syntax:
@@ -58,10 +62,19 @@ Rule syntax:
   [comment WORD] [id N] accept|drop|log
   HOOK: prerouting input forward output postrouting (default: all five)
   orig-daddr/orig-dport match the destination before DNAT (the published port).
+  Docker containers, by name or id (the engine at DOCKER_HOST=unix://PATH or
+  /var/run/docker.sock resolves them when the rule is sent):
+    from-container NAME[@NETWORK]  instead of saddr: the container's address
+    to-container NAME[@NETWORK]    instead of daddr
+    in-container NAME              instead of netns: the container's namespace
+  A container on several networks needs @NETWORK. A stopped container's rule
+  is added inactive (it matches nothing); `dockfwctl watch` keeps such rules
+  on the containers' current addresses and activates them when they start.
 
 Examples:
   dockfwctl add forward tcp saddr 172.16.0.0/24 orig-dport 80 accept
   dockfwctl add input iif veth+ ct new drop
+  dockfwctl add forward tcp orig-dport 80 to-container web saddr 172.16.0.0/24 accept
   dockfwctl list --json
   dockfwctl del 3
   dockfwctl policy drop
@@ -69,6 +82,8 @@ Examples:
   dockfwctl stats
   dockfwctl trace tcp dport 8081 --explain
   dockfwctl trace -f 'udp dport 53' --rule 3 --json --count 100
+  dockfwctl trace to-container web
+  dockfwctl watch            (as a service: contrib/systemd/dockfwctl-watch.service)
 
 Exit status:
   0  success
@@ -77,7 +92,10 @@ Exit status:
   3  the dockfw netlink family is not available (module not loaded, or not
      in the initial network namespace)
   4  permission denied (needs CAP_NET_ADMIN)
-  5  other I/O or netlink error";
+  5  other I/O or netlink error
+  6  a container could not be resolved: the Docker engine is unreachable, no
+     such container, several networks without @NETWORK, or no address of the
+     rule's family (nothing was sent)";
 
 #[derive(Parser)]
 #[command(name = "dockfwctl", version, about = "Control the dockfw kernel module", after_help = AFTER_HELP)]
@@ -173,6 +191,31 @@ enum Cmd {
         #[arg(long)]
         explain: bool,
     },
+    /// Keep rules that name containers on the containers' current
+    /// addresses: follows the Docker engine's events and rewrites those
+    /// rules atomically when a container starts, stops, is removed,
+    /// renamed, or connected to or disconnected from a network.
+    ///
+    /// Runs until SIGINT/SIGTERM (as a service: see
+    /// contrib/systemd/dockfwctl-watch.service). A rule whose container is
+    /// not running, or cannot be resolved, is made inactive (it matches
+    /// nothing) rather than left on an address Docker may give another
+    /// container. Each change is logged to stderr as `rule ID (RULE): OLD
+    /// -> NEW`. Updates are read-modify-write with a generation check, so a
+    /// concurrent `dockfwctl add` or `restore` is never lost. Reconnects
+    /// when the engine restarts. Needs CAP_NET_ADMIN and the engine's socket.
+    #[command(after_help = "Examples:\n  dockfwctl watch\n  dockfwctl watch --once    # one sync, then exit (scripts, tests)")]
+    Watch {
+        /// Synchronise once and exit.
+        #[arg(long)]
+        once: bool,
+        /// Also re-check every container this often, events or not (seconds).
+        #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+        interval: Duration,
+        /// Also log the engine's events as they arrive.
+        #[arg(short, long)]
+        verbose: bool,
+    },
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -244,7 +287,31 @@ const ARG_KEYWORDS: &[&str] =
 /// Parses a trace filter (rule syntax without an action) into the
 /// `DOCKFW_RA_*` attributes of a `DOCKFW_A_MATCH` nest: no verdict,
 /// priority, id or comment, and no hook mask when it names all five.
+/// Container references are resolved (the kernel's filters take only
+/// addresses and namespaces).
 fn parse_match(words: &[String], what: &str) -> Result<Vec<Attr>, Fail> {
+    let rule = parse_match_rule(words, what)?;
+    let rule = resolve_strict(rule, &lookup([&rule], what)?, what, false)?;
+    Ok(match_attrs(&rule))
+}
+
+/// The attributes of a trace filter: the rule's matches without its
+/// action, priority, id, comment, container names and inactive flag.
+fn match_attrs(rule: &Rule) -> Vec<Attr> {
+    rule_attrs(rule)
+        .into_iter()
+        .filter(|a| {
+            let ty = *a.nla_type().nla_type();
+            let rule_only = matches!(ty, DOCKFW_RA_VERDICT | DOCKFW_RA_PRIORITY | DOCKFW_RA_ID | DOCKFW_RA_COMMENT | DOCKFW_RA_INACTIVE)
+                || codec::CONTAINER_ATTRS.iter().any(|&(_, t)| t == ty);
+            let all_hooks = ty == DOCKFW_RA_HOOKS && rule.hooks == rules::ALL_HOOKS;
+            !rule_only && !all_hooks
+        })
+        .collect()
+}
+
+/// A trace filter as a rule (with a dummy action).
+fn parse_match_rule(words: &[String], what: &str) -> Result<Rule, Fail> {
     let line = words.iter().flat_map(|w| w.split_whitespace()).collect::<Vec<_>>().join(" ");
     let toks = ruleset::tokens(&line);
     let syntax = |e: SyntaxError, msg: &str| {
@@ -257,16 +324,47 @@ fn parse_match(words: &[String], what: &str) -> Result<Vec<Attr>, Fail> {
             return Err(syntax(e, &format!("`{t}` is not allowed in a trace filter (filters have no action, prio, comment or id)")));
         }
     }
-    let rule = parse_rule(toks.iter().map(|t| t.1).chain(["accept"])).map_err(|e| syntax(e, e.msg))?;
-    Ok(rule_attrs(&rule)
-        .into_iter()
-        .filter(|a| {
-            let ty = *a.nla_type().nla_type();
-            let rule_only = matches!(ty, DOCKFW_RA_VERDICT | DOCKFW_RA_PRIORITY | DOCKFW_RA_ID | DOCKFW_RA_COMMENT);
-            let all_hooks = ty == DOCKFW_RA_HOOKS && rule.hooks == rules::ALL_HOOKS;
-            !rule_only && !all_hooks
-        })
-        .collect())
+    parse_rule(toks.iter().map(|t| t.1).chain(["accept"])).map_err(|e| syntax(e, e.msg))
+}
+
+/// Asks the Docker engine about every container the rules name (nothing,
+/// and no engine needed, when they name none).
+fn lookup<'a>(rules: impl IntoIterator<Item = &'a Rule>, what: &str) -> Result<resolve::Lookup, Fail> {
+    let mut names: Vec<String> = Vec::new();
+    for r in rules {
+        for n in resolve::names(r) {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    let mut out = resolve::Lookup::new();
+    if names.is_empty() {
+        return Ok(out);
+    }
+    let docker = |e: docker::DockerError| fail(EXIT_DOCKER, format!("{what}: {e}"));
+    let client = docker::Client::from_env().map_err(docker)?;
+    for n in names {
+        let c = client.inspect(&n).map_err(docker)?;
+        out.insert(n, c);
+    }
+    Ok(out)
+}
+
+/// Resolves a rule's container references for add, restore and trace:
+/// an error (exit 6) for what cannot be resolved; a stopped container
+/// makes the rule inactive, with a warning (or an error for a trace
+/// filter, `inactive_ok` false: there would be nothing to trace).
+fn resolve_strict(rule: Rule, look: &resolve::Lookup, what: &str, inactive_ok: bool) -> Result<Rule, Fail> {
+    match resolve::resolve(&rule, look, true) {
+        Ok(resolve::Outcome::Active(r)) => Ok(r),
+        Ok(resolve::Outcome::Inactive(r, why)) if inactive_ok => {
+            eprintln!("dockfwctl: warning: {what}: {why}: the rule is inactive (matches nothing) until `dockfwctl watch` sees the container start");
+            Ok(r)
+        }
+        Ok(resolve::Outcome::Inactive(_, why)) => Err(fail(EXIT_DOCKER, format!("{what}: {why}: nothing to trace"))),
+        Err(m) => Err(fail(EXIT_DOCKER, format!("{what}: {m}"))),
+    }
 }
 
 /// The TRACE_SET requests of `dockfwctl trace`, one per filter.
@@ -362,6 +460,7 @@ fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fail> {
     let start = Instant::now();
     let deadline = o.timeout.map(|t| start + t);
     let mut names = trace::NetnsNames::new(trace::NETNS_DIR);
+    let mut containers = docker::ContainerNames::from_env();
     let mut grouper = trace::Grouper::default();
     let mut kept: Vec<trace::Event> = Vec::new();
     let (mut events, mut lost, mut malformed) = (0u64, 0u64, 0u64);
@@ -410,6 +509,7 @@ fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fail> {
                     continue; // another session's event
                 }
                 names.annotate(&mut e);
+                trace::annotate_containers(&mut containers, &mut e);
                 events += 1;
                 if o.json {
                     let line = trace::json_line(&e);
@@ -559,25 +659,56 @@ fn rule_at_offset(sizes: &[usize], batch: std::ops::Range<usize>, offset: u32) -
 /// Loads `rules` atomically: BEGIN, APPEND batches, COMMIT on one socket;
 /// ABORT (best effort) if anything fails.
 fn replace(conn: &Conn, rules: &[ruleset::LineRule], source: &str) -> Result<(), Fail> {
+    let set: Vec<Rule> = rules.iter().map(|l| l.rule).collect();
+    replace_rules(conn, &set, None, &|i| format!("{source}:{}", rules[i].line)).map_err(|e| match e {
+        ReplaceError::Stale(f) | ReplaceError::Fail(f) => f,
+    })
+}
+
+pub(crate) enum ReplaceError {
+    /// The ruleset changed after BEGIN named its generation (EAGAIN):
+    /// nothing was replaced; read again and retry.
+    Stale(Fail),
+    Fail(Fail),
+}
+
+/// The replace itself. With `generation`, BEGIN carries it and COMMIT
+/// fails (EAGAIN, `ReplaceError::Stale`) if the ruleset moved on since:
+/// `watch`'s read-modify-write. `rule_name(i)` names rule `i` in errors.
+pub(crate) fn replace_rules(
+    conn: &Conn,
+    rules: &[Rule],
+    generation: Option<u32>,
+    rule_name: &dyn Fn(usize) -> String,
+) -> Result<(), ReplaceError> {
     let what = "replace ruleset";
-    let encoded: Vec<Attr> = rules.iter().map(|l| encode_rule(&l.rule)).collect();
+    let encoded: Vec<Attr> = rules.iter().map(encode_rule).collect();
     let sizes: Vec<usize> = encoded.iter().map(|a| a.padded_size()).collect();
-    conn.request(DOCKFW_CMD_REPLACE, vec![phase(DOCKFW_REPLACE_BEGIN)], false).map_err(|e| nl_fail(what, e))?;
+    let classify = |what: &str, e: NlError| match e {
+        NlError::Kernel { errno: libc::EAGAIN, .. } if generation.is_some() => ReplaceError::Stale(nl_fail(what, e)),
+        e => ReplaceError::Fail(nl_fail(what, e)),
+    };
+    let mut begin = vec![phase(DOCKFW_REPLACE_BEGIN)];
+    if let Some(g) = generation {
+        begin.push(attr_u32(DOCKFW_A_GENERATION, g));
+    }
+    conn.request(DOCKFW_CMD_REPLACE, begin, false).map_err(|e| classify(what, e))?;
     let result = (|| {
         for b in batches(&sizes) {
-            let body = nest(DOCKFW_A_RULES, &encoded[b.clone()]).map_err(|e| fail(EXIT_IO, format!("{what}: {e}")))?;
+            let body = nest(DOCKFW_A_RULES, &encoded[b.clone()])
+                .map_err(|e| ReplaceError::Fail(fail(EXIT_IO, format!("{what}: {e}"))))?;
             if let Err(e) = conn.request(DOCKFW_CMD_REPLACE, vec![phase(DOCKFW_REPLACE_APPEND), body], false) {
                 let at = match &e {
                     NlError::Kernel { offset: Some(o), .. } => rule_at_offset(&sizes, b.clone(), *o),
                     _ => None,
                 };
                 return Err(match at {
-                    Some(i) => nl_fail(&format!("{what}: {source}:{}", rules[i].line), e),
-                    None => nl_fail(what, e),
+                    Some(i) => classify(&format!("{what}: {}", rule_name(i)), e),
+                    None => classify(what, e),
                 });
             }
         }
-        conn.request(DOCKFW_CMD_REPLACE, vec![phase(DOCKFW_REPLACE_COMMIT)], false).map_err(|e| nl_fail(what, e))?;
+        conn.request(DOCKFW_CMD_REPLACE, vec![phase(DOCKFW_REPLACE_COMMIT)], false).map_err(|e| classify(what, e))?;
         Ok(())
     })();
     if result.is_err() {
@@ -623,6 +754,7 @@ fn run(cmd: Cmd) -> Result<(), Fail> {
         Cmd::Add { rule } => {
             let what = "add rule";
             let r = parse_add(&rule)?;
+            let r = resolve_strict(r, &lookup([&r], what)?, what, true)?;
             let conn = open(what)?;
             let msgs = conn.request(DOCKFW_CMD_RULE_ADD, vec![encode_rule(&r)], false).map_err(|e| nl_fail(what, e))?;
             match reply_u32(&msgs, DOCKFW_A_RULE_ID) {
@@ -652,7 +784,14 @@ fn run(cmd: Cmd) -> Result<(), Fail> {
                 println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
             } else {
                 for e in &rules {
-                    println!("{:<4}  {:>8} {:>10}  {}", e.rule.id, e.packets, e.bytes, rule_text(&e.rule, false));
+                    // Rules naming containers show what they resolve to
+                    // now, after a `#` (so the text stays a rule).
+                    let resolved = if resolve::has_refs(&e.rule) {
+                        format!("  # {}", resolve::resolved_text(&e.rule))
+                    } else {
+                        String::new()
+                    };
+                    println!("{:<4}  {:>8} {:>10}  {}{resolved}", e.rule.id, e.packets, e.bytes, rule_text(&e.rule, false));
                 }
             }
             Ok(())
@@ -709,10 +848,16 @@ fn run(cmd: Cmd) -> Result<(), Fail> {
             let requests = trace_requests(&matches, &filters, &rules)?;
             run_trace(requests, TraceOpts { json, count, timeout, explain })
         }
+        Cmd::Watch { once, interval, verbose } => watch::run(once, interval, verbose),
         Cmd::Restore { file } => {
             let (name, text) = read_source(&file)?;
-            let rules = ruleset::parse_file(&text)
+            let mut rules = ruleset::parse_file(&text)
                 .map_err(|e| fail(EXIT_USAGE, format!("{name}:{}:{}: {}", e.line, e.col, e.msg)))?;
+            // Every container is resolved before anything is sent.
+            let look = lookup(rules.iter().map(|l| &l.rule), "replace ruleset")?;
+            for l in &mut rules {
+                l.rule = resolve_strict(l.rule, &look, &format!("replace ruleset: {name}:{}", l.line), true)?;
+            }
             let conn = open("replace ruleset")?;
             replace(&conn, &rules, &name)?;
             Ok(())
@@ -766,9 +911,9 @@ mod tests {
         assert_eq!(DOCKFW_CMD_MAX, __DOCKFW_CMD_MAX - 1);
         assert_eq!(DOCKFW_CMD_MAX, DOCKFW_CMD_TRACE_EVENT);
         assert_eq!(DOCKFW_CMD_TRACE_SET, DOCKFW_CMD_POLICY_SET + 1);
-        assert_eq!(DOCKFW_A_MAX, DOCKFW_A_EVENT);
-        assert_eq!(DOCKFW_RA_MAX, DOCKFW_RA_PAD);
-        assert_eq!(DOCKFW_STATS_MAX, DOCKFW_STATS_TRACE_LOST);
+        assert_eq!(DOCKFW_A_MAX, DOCKFW_A_GENERATION);
+        assert_eq!(DOCKFW_RA_MAX, DOCKFW_RA_INACTIVE);
+        assert_eq!(DOCKFW_STATS_MAX, DOCKFW_STATS_HOOK_CYCLES);
         assert_eq!(DOCKFW_STATS_TRACE_FILTERS, DOCKFW_STATS_PAD + 1);
         assert_eq!(DOCKFW_EV_MAX, DOCKFW_EV_PAD);
         assert_eq!(DOCKFW_EV_TIMESTAMP, 1);
@@ -877,6 +1022,64 @@ mod tests {
         assert!(parse_match(&words("icmp dport 80"), "trace").unwrap_err().msg.contains("ports only exist"));
     }
 
+    /// add/restore/trace resolution against a fake engine speaking HTTP on
+    /// a unix socket named by DOCKER_HOST (the only test that sets it).
+    #[test]
+    fn container_references_resolve_through_the_engine() {
+        use docker::tests::{inspect_json, FakeEngine};
+        let fake = FakeEngine::start();
+        fake.set(vec![
+            inspect_json("web", true, std::process::id(), &[("bridge", "172.17.0.2", "")]),
+            inspect_json("multi", true, std::process::id(), &[("bridge", "172.17.0.3", ""), ("front", "172.20.0.3", "")]),
+            inspect_json("old", false, 0, &[("bridge", "", "")]),
+        ]);
+        std::env::set_var("DOCKER_HOST", format!("unix://{}", fake.socket.display()));
+        let add = |s: &str| -> Result<Rule, Fail> {
+            let r = parse_add(&words(s))?;
+            resolve_strict(r, &lookup([&r], "add rule")?, "add rule", true)
+        };
+        let r = add("forward tcp orig-dport 80 to-container web saddr 172.16.0.0/24 accept").unwrap();
+        assert_eq!(r.daddr.unwrap().addr, model::parse_addr("172.17.0.2").unwrap());
+        assert_eq!(r.daddr.unwrap().len, 32);
+        assert!(r.validate().is_ok() && !r.inactive);
+        // What goes to the kernel: the name and the address.
+        let a = rule_attrs(&r);
+        assert_eq!(payload(&a, DOCKFW_RA_DST_CONTAINER), Some(b"web\0".to_vec()));
+        assert_eq!(payload(&a, DOCKFW_RA_DADDR), Some(vec![172, 17, 0, 2]));
+        let f = add("to-container ghost accept").unwrap_err();
+        assert_eq!((f.code, f.msg.as_str()), (EXIT_DOCKER, "add rule: no such container: ghost"));
+        let f = add("to-container multi accept").unwrap_err();
+        assert_eq!(f.code, EXIT_DOCKER);
+        assert_eq!(f.msg, "add rule: container multi is on several networks (bridge, front): name one as multi@NETWORK");
+        assert_eq!(add("to-container multi@front accept").unwrap().daddr.unwrap().addr, model::parse_addr("172.20.0.3").unwrap());
+        // Stopped: inactive, no address.
+        let r = add("from-container old drop").unwrap();
+        assert!(r.inactive && r.saddr.is_none() && r.validate().is_ok());
+        assert_eq!(payload(&rule_attrs(&r), DOCKFW_RA_INACTIVE), Some(vec![]));
+        // Namespaces: /proc/PID/ns/net of the container's pid.
+        let r = add("in-container web input accept").unwrap();
+        assert_eq!(r.netns, rules::NetnsMatch::Inum(docker::netns_of_pid(std::process::id()).unwrap()));
+        // Trace filters carry the address only.
+        let m = parse_match(&words("tcp to-container web"), "trace").unwrap();
+        assert_eq!(payload(&m, DOCKFW_RA_DADDR), Some(vec![172, 17, 0, 2]));
+        assert_eq!(payload(&m, DOCKFW_RA_DPREFIX), Some(vec![32]));
+        assert!(payload(&m, DOCKFW_RA_DST_CONTAINER).is_none());
+        let f = parse_match(&words("from-container old"), "trace").unwrap_err();
+        assert_eq!((f.code, f.msg.as_str()), (EXIT_DOCKER, "trace: container old is not running: nothing to trace"));
+        // Rules without containers never ask the engine.
+        let before = fake.state.lock().unwrap().requests.len();
+        add("tcp dport 80 accept").unwrap();
+        assert_eq!(fake.state.lock().unwrap().requests.len(), before);
+        // No engine.
+        std::env::set_var("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+        let f = add("to-container web accept").unwrap_err();
+        assert_eq!(f.code, EXIT_DOCKER);
+        assert_eq!(f.msg, "add rule: cannot reach the Docker engine at /nonexistent/docker.sock: No such file or directory");
+        std::env::set_var("DOCKER_HOST", "tcp://127.0.0.1:2375");
+        assert_eq!(add("to-container web accept").unwrap_err().code, EXIT_DOCKER);
+        std::env::remove_var("DOCKER_HOST");
+    }
+
     #[test]
     fn trace_requests_one_per_filter() {
         // Nothing given: one empty match (everything).
@@ -948,5 +1151,9 @@ mod tests {
         assert!(Cli::try_parse_from(["dockfwctl", "trace", "--count", "0"]).is_err());
         assert!(Cli::try_parse_from(["dockfwctl", "trace", "--timeout", "-1"]).is_err());
         assert!(Cli::try_parse_from(["dockfwctl", "trace", "--timeout", "x"]).is_err());
+        let c = Cli::try_parse_from(["dockfwctl", "watch", "--once"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Watch { once: true, verbose: false, interval } if interval == Duration::from_secs(60)));
+        let c = Cli::try_parse_from(["dockfwctl", "watch", "-v", "--interval", "5"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Watch { once: false, verbose: true, interval } if interval == Duration::from_secs(5)));
     }
 }

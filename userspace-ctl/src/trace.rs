@@ -23,6 +23,11 @@ pub struct Event {
     pub netns_init: bool,
     /// Not on the wire: filled in from `/run/netns`.
     pub netns_name: Option<String>,
+    /// Not on the wire: the Docker container whose namespace this is.
+    pub netns_container: Option<String>,
+    /// Not on the wire: the running containers that have these addresses.
+    pub saddr_container: Option<String>,
+    pub daddr_container: Option<String>,
     pub iif: Option<String>,
     pub iifindex: Option<u32>,
     pub oif: Option<String>,
@@ -224,7 +229,7 @@ pub fn endpoint(a: Option<&Addr>, port: Option<u16>) -> String {
 pub fn location(e: &Event) -> String {
     if e.netns_init {
         "host".into()
-    } else if let Some(n) = &e.netns_name {
+    } else if let Some(n) = e.netns_name.as_ref().or(e.netns_container.as_ref()) {
         n.clone()
     } else if let Some(i) = e.netns {
         i.to_string()
@@ -248,14 +253,24 @@ fn ifname(name: &Option<String>, index: Option<u32>) -> String {
     }
 }
 
+/// An endpoint followed by the container that has the address, if known:
+/// `172.17.0.2:8080(web)`.
+pub fn named_endpoint(a: Option<&Addr>, port: Option<u16>, container: Option<&String>) -> String {
+    let mut s = endpoint(a, port);
+    if let Some(c) = container {
+        s.push_str(&format!("({c})"));
+    }
+    s
+}
+
 /// `TCP 10.0.0.2:40000 -> 10.0.0.1:8081 [S]`: the packet as its first
 /// event saw it.
 pub fn packet_text(e: &Event) -> String {
     let mut s = format!(
         "{} {} -> {}",
         proto_label(e.proto),
-        endpoint(e.saddr.as_ref(), e.sport),
-        endpoint(e.daddr.as_ref(), e.dport)
+        named_endpoint(e.saddr.as_ref(), e.sport, e.saddr_container.as_ref()),
+        named_endpoint(e.daddr.as_ref(), e.dport, e.daddr_container.as_ref())
     );
     if let Some(f) = e.tcp_flags {
         s.push_str(&format!(" [{}]", tcp_flags_text(f)));
@@ -277,7 +292,7 @@ pub fn event_line(e: &Event) -> String {
     let ns = if e.netns_init {
         "host".to_string()
     } else {
-        match (e.netns, &e.netns_name) {
+        match (e.netns, e.netns_name.as_ref().or(e.netns_container.as_ref())) {
             (Some(i), Some(n)) => format!("{i}({n})"),
             (Some(i), None) => i.to_string(),
             (None, Some(n)) => format!("?({n})"),
@@ -289,8 +304,8 @@ pub fn event_line(e: &Event) -> String {
         e.hook.map_or_else(|| "?".into(), hook_name),
         ifname(&e.iif, e.iifindex),
         ifname(&e.oif, e.oifindex),
-        endpoint(e.saddr.as_ref(), e.sport),
-        endpoint(e.daddr.as_ref(), e.dport),
+        named_endpoint(e.saddr.as_ref(), e.sport, e.saddr_container.as_ref()),
+        named_endpoint(e.daddr.as_ref(), e.dport, e.daddr_container.as_ref()),
     );
     if e.ct_state.is_some() || e.orig_saddr.is_some() || e.orig_daddr.is_some() {
         s.push_str("  ct=");
@@ -341,6 +356,8 @@ pub struct JsonEvent {
     pub netns: Option<u32>,
     pub netns_init: bool,
     pub netns_name: Option<String>,
+    /// The Docker container whose namespace this is (not for the host's).
+    pub netns_container: Option<String>,
     pub iif: Option<String>,
     pub iifindex: Option<u32>,
     pub oif: Option<String>,
@@ -349,6 +366,9 @@ pub struct JsonEvent {
     pub proto_name: Option<&'static str>,
     pub saddr: Option<String>,
     pub daddr: Option<String>,
+    /// The running Docker containers that have these addresses.
+    pub saddr_container: Option<String>,
+    pub daddr_container: Option<String>,
     pub sport: Option<u16>,
     pub dport: Option<u16>,
     /// Letters as in the text form (`S.` for SYN-ACK).
@@ -390,6 +410,7 @@ impl JsonEvent {
             netns: e.netns,
             netns_init: e.netns_init,
             netns_name: e.netns_name.clone(),
+            netns_container: e.netns_container.clone(),
             iif: e.iif.clone(),
             iifindex: e.iifindex,
             oif: e.oif.clone(),
@@ -398,6 +419,8 @@ impl JsonEvent {
             proto_name: e.proto.and_then(proto_name),
             saddr: a(&e.saddr),
             daddr: a(&e.daddr),
+            saddr_container: e.saddr_container.clone(),
+            daddr_container: e.daddr_container.clone(),
             sport: e.sport,
             dport: e.dport,
             tcp_flags: e.tcp_flags.map(tcp_flags_text),
@@ -547,6 +570,15 @@ impl NetnsNames {
     }
 }
 
+/// Fills in the containers of the event's addresses and namespace.
+pub fn annotate_containers(names: &mut crate::docker::ContainerNames, e: &mut Event) {
+    e.saddr_container = e.saddr.as_ref().and_then(|a| names.addr(a));
+    e.daddr_container = e.daddr.as_ref().and_then(|a| names.addr(a));
+    if !e.netns_init {
+        e.netns_container = e.netns.and_then(|n| names.netns(n));
+    }
+}
+
 #[cfg(test)]
 pub mod tests {
     use super::*;
@@ -643,6 +675,9 @@ pub mod tests {
                 netns: Some(4026531840),
                 netns_init: true,
                 netns_name: None,
+                netns_container: None,
+                saddr_container: None,
+                daddr_container: None,
                 iif: Some("eth0".into()),
                 iifindex: Some(2),
                 oif: Some("docker0".into()),
@@ -718,7 +753,8 @@ pub mod tests {
         let v: serde_json::Value = serde_json::from_str(&json_line(&e)).unwrap();
         let want = serde_json::json!({
             "ts_ns": 1_700_000_000_123_456_789u64, "skb_id": 0x1a2b3c4d, "hook": "FORWARD", "family": "ipv4",
-            "netns": 4026531840u32, "netns_init": true, "netns_name": null,
+            "netns": 4026531840u32, "netns_init": true, "netns_name": null, "netns_container": null,
+            "saddr_container": null, "daddr_container": null,
             "iif": "eth0", "iifindex": 2, "oif": "docker0", "oifindex": 5,
             "proto": 6, "proto_name": "TCP", "saddr": "10.0.0.2", "daddr": "172.17.0.2",
             "sport": 40000, "dport": 8080, "tcp_flags": "S.", "icmp_type": 8, "icmp_code": 1, "icmp_id": 777,
@@ -735,7 +771,7 @@ pub mod tests {
         assert_eq!(j["family"], "ipv6");
         assert_eq!(j["daddr"], "2001:db8::1");
         let empty = serde_json::to_value(JsonEvent::new(&Event::default())).unwrap();
-        assert_eq!(empty.as_object().unwrap().len(), 33);
+        assert_eq!(empty.as_object().unwrap().len(), 36);
         assert_eq!(empty["rule_id"], serde_json::Value::Null);
         assert_eq!(empty["netns_init"], false);
         assert_eq!(empty["ct_reply"], false);
