@@ -112,22 +112,27 @@ def expect_decided(evs, hook, verdict, rule, src_prefix, dst, orig_dst, what, ns
     return e
 
 
-def expect_hooked_in_container(g, evs, name, client, what):
+def expect_hooked_in_container(g, evs, name, client, what, inum=None):
     """Trace lines from the container's own namespace (created by Docker
-    after insmod): the connection from `client` entered it at PRE_ROUTING
-    and LOCAL_IN on its eth0."""
-    inum = next((k for k, v in g.netns_names.items() if v == name), None)
+    after insmod; `inum`, or the one the guest named `name`): the
+    connection from `client` entered it at PRE_ROUTING and LOCAL_IN on its
+    eth0."""
+    if inum is None:
+        inum = next((k for k, v in g.netns_names.items() if v == name), None)
     expect(inum is not None, f"the guest did not report {name}'s namespace")
-    seen = {e.hook for e in evs if e.ns == name and e.src.startswith(client + ":")}
+    evs = [e for e in evs if e.netns == inum]
+    seen = {e.hook for e in evs if e.src.startswith(client + ":")}
     expect({"PRE_ROUTING", "LOCAL_IN"} <= seen,
            f"{what}: dockfw's hooks in {name}'s namespace ({inum}) saw {sorted(seen)} of the "
            f"connection from {client}, want PRE_ROUTING and LOCAL_IN")
-    dev = {e.indev for e in evs if e.ns == name and e.hook == "LOCAL_IN" and e.src.startswith(client + ":")}
+    dev = {e.indev for e in evs if e.hook == "LOCAL_IN" and e.src.startswith(client + ":")}
     expect(dev == {"eth0"}, f"{what}: in {name}'s namespace the packets came in on {dev}, want eth0")
 
 
 def expect_not_reached(evs, name, client, what):
-    reached = [e for e in evs if e.ns == name and e.src.startswith(client + ":")]
+    """No trace line of `client`'s packets in namespace `name` (the guest's
+    name for it, or its inode number)."""
+    reached = [e for e in evs if name in (e.ns, e.netns) and e.src.startswith(client + ":")]
     expect(not reached, f"{what}: the refused client {client} reached {name}: {reached[:2]}")
 
 
@@ -252,9 +257,49 @@ def docker_userland_proxy(g):
            f"dockfw dropped {st['dropped']} packets, the deny rule counted {rs[deny]['packets']}")
 
 
+def docker_ip_change(g):
+    allow, deny = rule_id(g, "allow"), rule_id(g, "deny")
+    steps = ["start", "restart", "rerun"]
+    ips = {s: g.fact("ip_" + s) for s in steps}
+    nss = {s: int(g.fact("netns_" + s)) for s in steps}
+    # Each step runs a new container process in a new namespace (an inode
+    # number can come back once the old namespace is freed: compare pids).
+    pids = {s: g.fact("pid_" + s) for s in steps}
+    expect(len(set(pids.values())) == 3, f"the container's process did not change at each step: {pids}")
+    expect(ips["rerun"] != ips["start"], f"docker rm + run kept the address {ips['start']}: the test proves nothing")
+    expect(g.fact("ip_squatter") == ips["start"],
+           f"the squatter got {g.fact('ip_squatter')}, not web's old {ips['start']}")
+    for s in steps:
+        ip = ips[s]
+        expect_served(g, f"allowed_{s}", "web", "172.16.0.2")
+        expect_blocked(g, f"refused_{s}")
+        evs = events_after(g, s, f"{s}-end")
+        expect_decided(evs, "FORWARD", "accept", allow, "172.16.0.2:", f"{ip}:8080", "172.16.0.1:80",
+                       f"after {s}: the allowed SYN")
+        expect_decided(evs, "FORWARD", "drop", deny, "10.0.0.2:", f"{ip}:8080", "10.0.0.1:80",
+                       f"after {s}: the refused SYN")
+        expect_hooked_in_container(g, evs, "web", "172.16.0.2", f"after {s}", nss[s])
+        expect_not_reached(evs, nss[s], "10.0.0.2", f"after {s}")
+    # The ufw-docker failure: the rule on the old address held until the
+    # address changed.
+    expect_blocked(g, "ext2_start")
+    expect_blocked(g, "ext2_restart")
+    expect_served(g, "ext2_rerun", "web", "10.0.1.2")
+    rules, _ = iptables(g, "iptables")
+    expect_rule(rules, "nat", rf"-A DOCKER -p tcp -m tcp --dport 80 -j DNAT --to-destination "
+                              rf"{re.escape(ips['rerun'])}:8080", "Docker's DNAT to the new address")
+    expect_rule(rules, "filter", rf"-A DOCKER-USER -s 10\.0\.1\.0/24 -d {re.escape(ips['start'])}/32 -p tcp -m tcp "
+                                 r"--dport 8080 -j DROP", "the ufw-docker style rule")
+    rs = rules_by_id(g, "list")
+    expect(rs[deny]["packets"] >= 3, f"the deny rule counted {rs[deny]['packets']} packets over three steps")
+    expect(rs[allow]["packets"] >= 9, f"the allow rule counted {rs[allow]['packets']} packets over three steps")
+    expect_namespaces(g, 6)  # init, web, squatter, ext, ok, ext2
+
+
 CHECKS = {
     "docker_published_port": docker_published_port,
     "docker_userland_proxy": docker_userland_proxy,
+    "docker_ip_change": docker_ip_change,
 }
 
 
