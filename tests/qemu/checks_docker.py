@@ -129,6 +129,14 @@ def expect_hooked_in_container(g, evs, name, client, what, inum=None):
     expect(dev == {"eth0"}, f"{what}: in {name}'s namespace the packets came in on {dev}, want eth0")
 
 
+def expect_loaded_first(g):
+    """dockfw was loaded while only the initial namespace existed: every
+    container namespace Docker made later got its hooks from pernet init."""
+    m = re.search(r"dockfw: loaded: hooks in (\d+) namespaces", g.dmesg)
+    expect(m is not None, "no `dockfw: loaded` line in the kernel log")
+    expect(m.group(1) == "1", f"dockfw was loaded with {m.group(1)} namespaces alive, want 1 (before dockerd)")
+
+
 def expect_not_reached(evs, name, client, what):
     """No trace line of `client`'s packets in namespace `name` (the guest's
     name for it, or its inode number)."""
@@ -180,6 +188,7 @@ def docker_published_port(g):
     expect_decided(evs, "FORWARD", "accept", allow, "172.16.0.2:", f"{web}:8080", "172.16.0.1:80",
                    "the allowed SYN")
     expect_not_reached(evs, "web", "10.0.0.2", "after the rules")
+    expect_loaded_first(g)
     expect_hooked_in_container(g, evs, "web", "172.16.0.2", "the allowed connection")
 
     # Docker keeps working.
@@ -239,6 +248,7 @@ def docker_userland_proxy(g):
     expect_decided(evs, "LOCAL_IN", "drop", deny, f"{web2}:", "172.17.0.1:80", "172.17.0.1:80",
                    "the container's SYN to docker-proxy")
     expect_not_reached(evs, "web", "10.0.0.2", "after the rules")
+    expect_loaded_first(g)
     expect_hooked_in_container(g, evs, "web", "172.16.0.2", "the allowed connection")
     expect_hooked_in_container(g, evs, "web", "172.17.0.1", "docker-proxy's connection")
 
@@ -260,6 +270,7 @@ def docker_userland_proxy(g):
 def docker_ip_change(g):
     allow, deny = rule_id(g, "allow"), rule_id(g, "deny")
     steps = ["start", "restart", "rerun"]
+    expect_loaded_first(g)
     ips = {s: g.fact("ip_" + s) for s in steps}
     nss = {s: int(g.fact("netns_" + s)) for s in steps}
     # Each step runs a new container process in a new namespace (an inode
