@@ -85,6 +85,14 @@ def robust_modload(g):
 
 def robust_replace(g):
     m = int(g.fact("per_sender"))
+    # The test kernel must boot with both CPUs (ACPI), and both must have
+    # received a large share of the flood: otherwise this is a one-CPU test.
+    expect(g.fact("cpus") == "2", f"guest has {g.fact('cpus')} CPUs, want 2")
+    rx0 = list(map(int, g.fact("net_rx_before").split()))
+    rx1 = list(map(int, g.fact("net_rx_after").split()))
+    per_cpu = [b - a for a, b in zip(rx0, rx1)]
+    expect(len(per_cpu) == 2 and min(per_cpu) > 100,
+           f"NET_RX softirqs per CPU during the flood: {per_cpu} (each CPU must carry traffic)")
     expect(g.fact("replace_failures") == "0", f"{g.fact('replace_failures')} replaces failed")
     reps = int(g.fact("replaces"))
     expect(reps >= 4, f"only {reps} replaces while traffic flowed")

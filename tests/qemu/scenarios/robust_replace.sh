@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Rule replacement at a high rate while both CPUs carry traffic: two UDP
-# senders (c1 and the host) to c2:9992 and a trickle to c2:9993. Rules 1
+# senders (c1 on CPU 0 and the host on CPU 1) to c2:9992 and a trickle to c2:9993. Rules 1
 # (accept 9992 at input) and 2 (drop 9993 at input) keep their ids in both
 # sets, so their counters carry over every replace; the filler rules change.
 # Size: dfwsize=full 200000 datagrams per sender, small (CI) 20000.
@@ -31,9 +31,15 @@ i=0
 while ! in_ns c2 cat /proc/net/udp | grep -q ':270F '; do
 	i=$((i + 1)); [ $i -lt 200 ] || break; sleep 0.05
 done
-in_ns c1 dfwprobe udp-send 172.17.0.3 9992 "$M" 64 > /tmp/tx1 &
+# One sender pinned to each CPU: a veth transmit is received (netif_rx)
+# on the sending CPU, so the hooks run on both CPUs at once while the
+# replaces publish and free rulesets. /proc/softirqs shows it happened.
+fact cpus "$(nproc)"
+net_rx() { awk '/NET_RX:/ { $1 = ""; print }' /proc/softirqs; }
+fact net_rx_before "$(net_rx)"
+in_ns c1 taskset -c 0 dfwprobe udp-send 172.17.0.3 9992 "$M" 64 > /tmp/tx1 &
 tx1=$!
-dfwprobe udp-send 172.17.0.3 9992 "$M" 64 > /tmp/tx2 &
+taskset -c 1 dfwprobe udp-send 172.17.0.3 9992 "$M" 64 > /tmp/tx2 &
 tx2=$!
 in_ns c1 dfwprobe udp-send 172.17.0.3 9993 100 64 > /tmp/tx3
 replaces=0
@@ -44,6 +50,7 @@ while kill -0 $tx1 2>/dev/null || kill -0 $tx2 2>/dev/null; do
 	replaces=$((replaces + 2))
 done
 wait $tx1 $tx2
+fact net_rx_after "$(net_rx)"
 wait $rx
 fact replaces "$replaces"
 fact replace_failures "$fails"
