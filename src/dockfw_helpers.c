@@ -13,6 +13,8 @@
 #include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/smp.h>
+#include <linux/sched/clock.h>
+#include <linux/timex.h>
 #include <net/net_namespace.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_tuple.h>
@@ -20,8 +22,9 @@
 #include "dockfw_helpers.h"
 
 /* --- module parameters: read-only after load, except the trace switch ---- */
-static bool trace;
-module_param(trace, bool, 0644);
+/* Not static: the hooks read it directly (one load, no call) on every packet. */
+bool dockfw_trace_on;
+module_param_named(trace, dockfw_trace_on, bool, 0644);
 MODULE_PARM_DESC(trace, "Print one rate-limited dmesg line per hook for packets matching the trace filter");
 
 static ushort trace_ports[16];
@@ -45,6 +48,12 @@ static int trace_interval_ms = 1000;
 module_param(trace_interval_ms, int, 0444);
 MODULE_PARM_DESC(trace_interval_ms, "dmesg trace: rate-limit interval in milliseconds");
 
+/* Opt-in self-measurement: time every hook call (STATS_HOOK_*). Off, it
+ * costs the hooks one load and a predicted branch. */
+bool dockfw_hook_cost_on;
+module_param_named(hook_cost, dockfw_hook_cost_on, bool, 0644);
+MODULE_PARM_DESC(hook_cost, "Measure the time and cycles spent in every hook call (dockfwctl stats: hook_*)");
+
 static struct ratelimit_state dockfw_trace_rs;
 
 void dockfw_helpers_init(void)
@@ -54,7 +63,7 @@ void dockfw_helpers_init(void)
 			     max(trace_burst, 1));
 }
 
-int dockfw_param_trace(void) { return READ_ONCE(trace); }
+int dockfw_param_trace(void) { return READ_ONCE(dockfw_trace_on); }
 int dockfw_param_trace_icmp(void) { return trace_icmp; }
 const char *dockfw_param_trace_addr(void) { return trace_addr; }
 
@@ -149,6 +158,10 @@ void dockfw_rcu_assign_pointer(void **slot, void *ptr) { rcu_assign_pointer(*(vo
 void dockfw_synchronize_rcu(void) { synchronize_rcu(); }
 int dockfw_cpu_id(void) { return raw_smp_processor_id(); }
 unsigned int dockfw_nr_cpu_ids(void) { return nr_cpu_ids; }
+
+/* --- clocks for the hook_cost measurement ----------------------------------- */
+u64 dockfw_local_clock(void) { return local_clock(); }
+u64 dockfw_get_cycles(void) { return (u64)get_cycles(); }
 
 /* --- hooked_netns: how many namespaces carry our hooks (read-only) ------- */
 size_t dockfw_hooked_netns(void);	/* defined in Rust */

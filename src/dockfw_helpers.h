@@ -59,6 +59,13 @@ void dockfw_synchronize_rcu(void);
 /* 1 if a dmesg trace line may be printed now (burst/interval from params). */
 int dockfw_trace_ratelimit(void);
 int dockfw_param_trace(void);
+/* The `trace` and `hook_cost` parameters themselves (bool, 0644), for a
+ * plain READ_ONCE-style load from the hooks. */
+extern bool dockfw_trace_on;
+extern bool dockfw_hook_cost_on;
+/* local_clock() (ns, per CPU) and get_cycles() (TSC on x86; 0 if none). */
+u64 dockfw_local_clock(void);
+u64 dockfw_get_cycles(void);
 int dockfw_param_trace_icmp(void);
 /* Fills ports (up to max), returns how many were given at load time. */
 int dockfw_param_trace_ports(u16 *ports, int max);

@@ -610,6 +610,17 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// What per-packet context this rule looks at (see `Needs`).
+    pub fn needs(&self) -> Needs {
+        Needs {
+            ct: self.ctstate != 0 || self.orig_daddr.is_some() || self.orig_dport.is_some(),
+            ifnames: self.iif.is_some() || self.oif.is_some(),
+            netns: self.netns != NetnsMatch::Any,
+        }
+    }
+}
+
 /// The union of the rules' `hook_mask`s.
 pub fn hook_mask(rules: &[Rule]) -> u16 {
     rules.iter().fold(0, |m, r| m | r.hook_mask())

@@ -15,6 +15,10 @@ pub(crate) struct Slot {
     pub(crate) malformed: AtomicU64,
     pub(crate) trace_events: AtomicU64,
     pub(crate) trace_lost: AtomicU64,
+    /// hook_cost=1: hook calls timed, and their total ns and cycles.
+    pub(crate) hook_calls: AtomicU64,
+    pub(crate) hook_ns: AtomicU64,
+    pub(crate) hook_cycles: AtomicU64,
 }
 
 pub(crate) struct Stats {
@@ -29,6 +33,9 @@ pub(crate) struct Sum {
     pub(crate) malformed: u64,
     pub(crate) trace_events: u64,
     pub(crate) trace_lost: u64,
+    pub(crate) hook_calls: u64,
+    pub(crate) hook_ns: u64,
+    pub(crate) hook_cycles: u64,
 }
 
 impl Stats {
@@ -49,6 +56,15 @@ impl Stats {
         }
     }
 
+    /// Adds one timed hook call (hook_cost=1).
+    pub(crate) fn add_cost(&self, ns: u64, cycles: u64) {
+        if let Some(s) = self.slots.get(cpu_id()).or(self.slots.first()) {
+            s.hook_calls.fetch_add(1, Ordering::Relaxed);
+            s.hook_ns.fetch_add(ns, Ordering::Relaxed);
+            s.hook_cycles.fetch_add(cycles, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn sum(&self) -> Sum {
         let mut s = Sum::default();
         for x in self.slots.iter() {
@@ -58,6 +74,9 @@ impl Stats {
             s.malformed += x.malformed.load(Ordering::Relaxed);
             s.trace_events += x.trace_events.load(Ordering::Relaxed);
             s.trace_lost += x.trace_lost.load(Ordering::Relaxed);
+            s.hook_calls += x.hook_calls.load(Ordering::Relaxed);
+            s.hook_ns += x.hook_ns.load(Ordering::Relaxed);
+            s.hook_cycles += x.hook_cycles.load(Ordering::Relaxed);
         }
         s
     }

@@ -14,7 +14,7 @@ use crate::kernel_ext::skb::SkBuff;
 use crate::kernel_ext::uapi::*;
 use crate::model::{Addr, Family, Hook, Verdict};
 use crate::packet::{Packet, L4};
-use crate::rules::{Ctx, Rule};
+use crate::rules::{Ctx, Needs, Rule};
 use crate::State;
 use kernel::prelude::*;
 
@@ -45,6 +45,12 @@ impl Filters {
         Filters { list: KVec::new(), next_id: 1 }
     }
 
+    /// The (family, hook) pairs some filter can match at (`rules::hook_bit`);
+    /// the hooks skip the trace stream at the others.
+    pub(crate) fn hook_mask(&self) -> u16 {
+        self.list.iter().fold(0, |m, f| m | f.matcher.as_ref().map_or(crate::rules::ALL_HOOK_BITS, |r| r.hook_mask()))
+    }
+
     /// A copy without the filters `drop` selects.
     pub(crate) fn without(&self, drop: impl Fn(&Filter) -> bool) -> Result<KBox<Filters>> {
         let mut list = KVec::with_capacity(self.list.len(), GFP_KERNEL)?;
@@ -71,17 +77,24 @@ pub(crate) fn emit(
         if !crate::netlink::DockfwFamily::events().has_listeners(GROUP_TRACE) {
             return;
         }
-        let ct = skb.ct_orig();
+        // Match with only the context the filters look at (a filter on
+        // ports needs no conntrack lookup and no device names); the event
+        // gets the full context once some filter matched.
+        let needs = filters.list.iter().filter_map(|f| f.matcher.as_ref()).fold(Needs::default(), |n, m| {
+            let x = m.needs();
+            Needs { ct: n.ct || x.ct, ifnames: n.ifnames || x.ifnames, netns: n.netns || x.netns }
+        });
         let (ind, outd) = (state.in_dev(), state.out_dev());
         let net = state.net();
+        let mut ct = if needs.ct { skb.ct_orig() } else { None };
         let ctx = Ctx {
             hook,
             pkt,
             ct: ct.as_ref(),
-            iif: ind.map(|d| d.name()),
-            oif: outd.map(|d| d.name()),
-            netns: net.inum(),
-            host: net.is_init(),
+            iif: if needs.ifnames { ind.map(|d| d.name()) } else { None },
+            oif: if needs.ifnames { outd.map(|d| d.name()) } else { None },
+            netns: if needs.netns { net.inum() } else { 0 },
+            host: needs.netns && net.is_init(),
         };
         // Every matching filter is named in the event, so that each trace
         // session (they share the multicast group) keeps only its own.
@@ -99,6 +112,18 @@ pub(crate) fn emit(
         if n == 0 {
             return;
         }
+        if !needs.ct {
+            ct = skb.ct_orig();
+        }
+        let ctx = Ctx {
+            hook,
+            pkt,
+            ct: ct.as_ref(),
+            iif: ind.map(|d| d.name()),
+            oif: outd.map(|d| d.name()),
+            netns: net.inum(),
+            host: net.is_init(),
+        };
         let build = |m: &mut Message| -> Result {
             let nest = m.nest_start(A_EVENT)?;
             m.put_u64(EV_TIMESTAMP, now_ns(), EV_PAD)?;

@@ -12,6 +12,25 @@ pub(crate) fn trace_enabled() -> bool {
     unsafe { bindings::dockfw_param_trace() != 0 }
 }
 
+/// `trace=1`, read with one plain load (no call): what the hooks check on
+/// every packet before doing any work.
+#[inline(always)]
+pub(crate) fn trace_on() -> bool {
+    // SAFETY: `dockfw_trace_on` is a C `bool` that lives as long as the
+    // module; sysfs writes it with a plain store, so this is READ_ONCE: a
+    // volatile byte load that sees either value, never a torn one. A C
+    // `bool` holds 0 or 1, both valid `bool`s.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::dockfw_trace_on)) }
+}
+
+/// `hook_cost=1`: time every hook call. One plain load, like `trace_on`.
+#[inline(always)]
+pub(crate) fn hook_cost_on() -> bool {
+    // SAFETY: as for `trace_on`: a module-lifetime C `bool` parameter,
+    // read once with a volatile load.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::dockfw_hook_cost_on)) }
+}
+
 /// `trace_icmp`: trace ICMP even when a port filter is set.
 pub(crate) fn trace_icmp() -> bool {
     // SAFETY: read-only (0444) parameter, fixed before module init.

@@ -133,7 +133,18 @@ impl<T: Send + Sync> RcuBox<T> {
     /// Replaces the value with the one `f` builds from the current one.
     /// Writers are serialised; when `f` fails, nothing changes. Sleeps (mutex,
     /// grace period): process context only.
-    pub(crate) fn update<R>(&self, f: impl FnOnce(Option<&T>) -> Result<(Option<KBox<T>>, R)>) -> Result<R> {
+    ///
+    /// `published` runs with the new value right after it
+    /// is published, still under the writer lock (so successive writers'
+    /// `published` calls happen in publication order), before the grace
+    /// period. It must not sleep for long: readers of the old value are
+    /// still running. Used to mirror a summary of the value (which hooks
+    /// have work) into an atomic the hot path reads without the RCU pointer.
+    pub(crate) fn update_then<R>(
+        &self,
+        f: impl FnOnce(Option<&T>) -> Result<(Option<KBox<T>>, R)>,
+        published: impl FnOnce(Option<&T>),
+    ) -> Result<R> {
         let _guard = self.writer.lock();
         // SAFETY: we hold `writer`, so we are the only writer.
         let old = unsafe { self.ptr.writer_get() };
@@ -143,6 +154,9 @@ impl<T: Send + Sync> RcuBox<T> {
         let newp = new.map_or(core::ptr::null_mut(), KBox::into_raw);
         // SAFETY: we hold `writer`; the new value is fully built.
         let old = unsafe { self.ptr.replace(newp) };
+        // SAFETY: `newp` is NULL or the value just published, owned by the
+        // cell; only a writer (we hold `writer`) could free it.
+        published(unsafe { newp.as_ref() });
         if !old.is_null() {
             synchronize();
             // SAFETY: `old` came from `KBox::into_raw`, is no longer

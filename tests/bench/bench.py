@@ -193,6 +193,16 @@ def parse(lines):
             else:
                 res.setdefault("errors", {})[kv.get("time", "?")] = " ".join(toks[2:]).replace("|", " ").replace("_", " ")
             continue
+        if toks[0] == "cost":
+            kv = dict(t.split("=", 1) for t in toks[1:] if "=" in t)
+            sent = next((int(t.split(",")[1]) for t in toks if t.startswith("SENT,")), 0)
+            try:
+                res.setdefault("cost", {})[f'{kv["cfg"]}|{kv["path"]}'] = {
+                    "calls": int(kv["calls"]), "ns": int(kv["ns"]), "cycles": int(kv["cycles"]),
+                    "slow": int(kv.get("slow", 0)), "sent": sent}
+            except (KeyError, ValueError):
+                pass
+            continue
         if toks[0] == "info":
             res["info"] = dict(t.split("=", 1) for t in toks[1:])
             continue

@@ -22,7 +22,7 @@ in_ns c2 dfwprobe rr-serve 8080 &
 wait_port c1 8080
 wait_port c2 8080
 
-echo "BENCH info cpus=$(grep -c ^processor /proc/cpuinfo) mem_kb=$(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) kernel=$(uname -r)"
+echo "BENCH info cpus=$(grep -c ^processor /proc/cpuinfo) mem_kb=$(sed -n 's/MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) kernel=$(uname -r) clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 
 # path NAME: sets SRC (client namespace), DST (server namespace), HOST, PORT.
 path() {
@@ -67,6 +67,34 @@ measure() {
 	done
 }
 
+# jv JSON KEY: a number from `dockfwctl stats --json` output.
+jv() {
+	echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+# cost CFG: the module's own time per hook call, counted inside the guest
+# (hook_cost=1: local_clock and get_cycles around every hook call, summed
+# per CPU), over one UDP flood per path. Not during the throughput windows:
+# the clock reads cost time themselves.
+cost() {
+	cfg=$1
+	[ -w /sys/module/dockfw/parameters/hook_cost ] || return 0
+	for p in $PATHS; do
+		path "$p"
+		in_ns $DST dfwprobe udp-rx 8080 1 $WIN_MS $WARM_MS > /tmp/rx 2>&1 &
+		rxpid=$!
+		i=0
+		while ! grep -q READY /tmp/rx && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+		echo 1 > /sys/module/dockfw/parameters/hook_cost
+		s0=$(dockfwctl stats --json | tr -d ' \n')
+		tx=$(in_ns $SRC dfwprobe udp-flood $HOST $PORT $((WARM_MS + WIN_MS + 300)) 64 || true)
+		s1=$(dockfwctl stats --json | tr -d ' \n')
+		echo 0 > /sys/module/dockfw/parameters/hook_cost
+		wait $rxpid || true
+		echo "BENCH cost cfg=$cfg path=$p calls=$(($(jv "$s1" hook_calls) - $(jv "$s0" hook_calls))) ns=$(($(jv "$s1" hook_ns) - $(jv "$s0" hook_ns))) cycles=$(($(jv "$s1" hook_cycles) - $(jv "$s0" hook_cycles))) slow=$(($(jv "$s1" packets) - $(jv "$s0" packets))) $(echo $tx | tr ' ' ,)"
+	done
+}
+
 # timed NAME REPS CMD...: wall time of each run of CMD, in microseconds.
 timed() {
 	name=$1; shift
@@ -95,6 +123,7 @@ end_trace() {
 measure base
 insmod $KO
 measure dfw-empty
+cost dfw-empty
 echo "BENCH stats-empty $(dockfwctl stats --json | tr -d ' \n')"
 
 rule_count() {
@@ -115,11 +144,24 @@ for n in $SIZES; do
 		fi
 		loaded=1
 		measure dfw-$n-$pos
+		cost dfw-$n-$pos
 	done
 	[ $loaded = 1 ] || continue
 	largest=$n
 	case " $ADD_SIZES " in *" $n "*)
 		timed "add-$n" $ADD_REPS dockfwctl add udp dport 7 accept
+		# dockfw merges its small delta layer into the base when the
+		# delta passes 256 rules (rules::DELTA_MAX): fill the delta up to
+		# that bound, then time the add that triggers the merge (the
+		# worst single add; the amortised cost is this / 256).
+		k=$(( $(rule_count) - n ))
+		while [ $k -lt 256 ]; do dockfwctl add udp dport 7 accept > /dev/null; k=$((k + 1)); done
+		timed "add-merge-$n" 1 dockfwctl add udp dport 7 accept
+		# Deletes: a rule of the delta (just added), and one of the base
+		# (the merging add's rule: ids are handed out in sequence).
+		id=$(dockfwctl add udp dport 7 accept | sed -n 's/^added rule //p')
+		timed "del-delta-$n" 1 dockfwctl del "$id"
+		timed "del-base-$n" 1 dockfwctl del "$((id - 1))"
 		timed "del-restore-$n" 1 dockfwctl restore /bench/dfw-$n-none.rules
 		;;
 	esac
@@ -149,15 +191,18 @@ dockfwctl flush
 # one that receives every event of the traffic.
 run_trace tr-nomatch --json udp dport 5353
 measure trace-nomatch
+cost trace-nomatch
 end_trace tr-nomatch
 run_trace tr-all --json -f 'dport 8080' -f 'dport 8081' -f 'sport 8080' -f 'sport 8081'
 measure trace-all
+cost trace-all
 end_trace tr-all
 echo "BENCH stats-trace $(dockfwctl stats --json | tr -d ' \n')"
 # The dmesg trace on, with a port filter the traffic does not match.
 rmmod dockfw
 insmod $KO trace=1 trace_ports=5353 trace_icmp=0
 measure dmesg-nomatch
+cost dmesg-nomatch
 rmmod dockfw
 measure base-mid
 
