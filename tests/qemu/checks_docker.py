@@ -326,13 +326,16 @@ def docker_named(g):
     ip1, ip2, sq = g.fact("web_ip_1"), g.fact("web_ip_2"), g.fact("squatter_ip")
     expect(ip1 != ip2, f"web came back at its old address {ip1}: the scenario proves nothing")
     expect(sq == ip1, f"the squatter got {sq}, not web's old address {ip1}")
-    allow, deny = rule_id(g, "allow"), rule_id(g, "deny")
+    allow, deny, inns = rule_id(g, "allow"), rule_id(g, "deny"), rule_id(g, "inns")
+    ns1, ns2 = int(g.fact("web_netns_1")), int(g.fact("web_netns_2"))
+    expect(ns1 != ns2, "web's second life has the same namespace")
 
     # Resolution at add time; the name shown back; save re-resolvable.
     rc, _, err = ctl(g, "ghost")
     expect(rc == 6 and "no such container: ghost" in err, f"add to-container ghost: exit {rc}, {err.strip()!r}")
     rs = rules_by_id(g, "list1j")
-    expect(sorted(rs) == sorted([allow, deny]), f"rules after add: {sorted(rs)}, want {allow} and {deny} (ghost added?)")
+    expect(sorted(rs) == sorted([allow, deny, inns]), f"rules after add: {sorted(rs)}, want {allow}, {deny}, {inns} (ghost added?)")
+    expect(rs[inns]["in_container"] == "web" and rs[inns]["netns"] == ns1, f"in-container rule as added: {rs[inns]}")
     for rid in (allow, deny):
         r = rs[rid]
         expect(r["to_container"] == "web" and r["daddr"] == f"{ip1}/32" and not r["inactive"],
@@ -343,6 +346,7 @@ def docker_named(g):
            f"list does not show the name and its address:\n{text}")
     saved = ctl(g, "save")[1]
     expect("to-container web" in saved and ip1 not in saved, f"save prints the address, not the name:\n{saved}")
+    expect("in-container web" in saved and str(ns1) not in saved, f"save prints the namespace, not the name:\n{saved}")
 
     # Traffic with the rules resolved to the first address.
     expect_served(g, "allowed1", "web", "172.16.0.2")
@@ -353,6 +357,7 @@ def docker_named(g):
     for rid in (allow, deny):
         r = rs_rm[rid]
         expect(r["inactive"] and r["daddr"] is None, f"rule {rid} after docker rm: {r}")
+    expect(rs_rm[inns]["inactive"] and rs_rm[inns]["netns"] is None, f"in-container rule after docker rm: {rs_rm[inns]}")
     # The container now holding web's old address is not covered: the
     # external client the drop rule refused for web reaches it, and the
     # drop rule counted nothing meanwhile.
@@ -367,6 +372,7 @@ def docker_named(g):
         expect(r["daddr"] == f"{ip2}/32" and not r["inactive"], f"rule {rid} after web came back: {r}")
         expect(r["id"] == rid, "rule ids changed")
     expect(f"to-container web={ip2}" in ctl(g, "list2t")[1], "list does not show the new address")
+    expect(rs2[inns]["netns"] == ns2 and not rs2[inns]["inactive"], f"in-container rule after web came back: {rs2[inns]}")
     expect_served(g, "allowed2", "web", "172.16.0.2")
     expect_blocked(g, "refused2")
     expect_served(g, "squatter_ext2", "squatter", "10.0.0.2")
@@ -378,6 +384,11 @@ def docker_named(g):
     # packets) must not be among them.
     expect(1 <= d_deny <= 3, f"the drop rule counted {d_deny} packets, want the refused SYN(s) only (1-3)")
     expect(rs3[allow]["bytes"] > rs2[allow]["bytes"], "counters did not move")
+    # web's own LOCAL_IN saw the allowed connection (and only it: the
+    # refused one was dropped at the host's FORWARD, the squatter's went
+    # to another namespace).
+    d_ns = rs3[inns]["packets"] - rs2[inns]["packets"]
+    expect(3 <= d_ns <= d_allow, f"the in-container rule counted {d_ns} packets, want the allowed connection's ({d_allow})")
 
     # The trace names web.
     evs, err = stream_events(g, "tr")
@@ -391,8 +402,11 @@ def docker_named(g):
     expect(not any(d["daddr"] == sq for d in raw), "the trace of web showed traffic to the squatter")
 
     # docker stop web: inactive; the squatter still reachable.
-    for rid, r in ((rid, rules_by_id(g, "list_stop")[rid]) for rid in (allow, deny)):
+    rs_stop = rules_by_id(g, "list_stop")
+    for rid in (allow, deny):
+        r = rs_stop[rid]
         expect(r["inactive"] and r["daddr"] is None and r["to_container"] == "web", f"rule {rid} after docker stop: {r}")
+    expect(rs_stop[inns]["inactive"] and rs_stop[inns]["netns"] is None, f"in-container rule after docker stop: {rs_stop[inns]}")
     expect_served(g, "squatter_ext3", "squatter", "10.0.0.2")
 
     # watch's log: one line per change, old -> new.
@@ -404,6 +418,8 @@ def docker_named(g):
         n = log.count(want)
         expect(n == 2, f"watch logged {want!r} {n} times, want 2 (one per rule):\n{log}")
     expect(int(g.fact("watch_rc")) == 0, f"watch exited {g.fact('watch_rc')} on SIGTERM:\n{log}")
+    expect(log.count(f"in-container web=netns {ns1} -> inactive (") == 1, f"watch did not log the in-container rule going inactive:\n{log}")
+    expect(log.count(f"inactive -> in-container web=netns {ns2}") == 1, f"watch did not log the in-container rule following web:\n{log}")
     for k in ("rm", "start", "stop"):
         expect(int(g.fact("watch_ms:" + k)) < 10000, f"watch took {g.fact('watch_ms:' + k)} ms to follow docker {k}")
 

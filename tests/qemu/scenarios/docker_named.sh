@@ -14,6 +14,7 @@ docker_up --userland-proxy=false
 docker_image
 docker_serve web 80
 fact web_ip_1 "$(docker_ip web)"
+fact web_netns_1 "$(docker_netns web)"
 docker_external ext 10.0.0.1 10.0.0.2
 docker_external ok 172.16.0.1 172.16.0.2
 
@@ -38,6 +39,9 @@ wait_list() {
 # port; everything else forwarded to web is dropped.
 ctl allow add forward tcp orig-dport 80 to-container web saddr 172.16.0.0/24 accept
 ctl deny add forward tcp to-container web drop
+# A rule in web's own namespace (its hooks run there): counts what web
+# receives on 8080.
+ctl inns add input tcp dport 8080 in-container web accept
 # An unknown container: refused, nothing added.
 ctl ghost add forward to-container ghost drop
 ctl list1 list
@@ -57,7 +61,7 @@ done
 
 # web goes away: its rules must not stay on an address Docker hands out again.
 docker rm -f web > /dev/null
-wait_list rm "# inactive" 2
+wait_list rm "# inactive" 3
 ctl list_rm list --json
 # Another container takes web's old address (published on 81): web's drop
 # rule does not cover it.
@@ -67,7 +71,9 @@ probe squatter_ext ext connect 10.0.0.1 81 1500
 # web again, at a new address.
 docker_serve web 80
 fact web_ip_2 "$(docker_ip web)"
+fact web_netns_2 "$(docker_netns web)"
 wait_list start "to-container web=$(docker_ip web)" 2
+wait_list start_ns "in-container web=netns $(docker_netns web)" 1
 ctl list2 list --json
 ctl list2t list
 start_trace tr --json to-container web
@@ -80,7 +86,7 @@ ctl list3 list --json
 
 # docker stop web: inactive again.
 docker stop -t 1 web > /dev/null
-wait_list stop "# inactive" 2
+wait_list stop "# inactive" 3
 ctl list_stop list --json
 probe squatter_ext3 ext connect 10.0.0.1 81 1500
 
