@@ -143,11 +143,11 @@ fn log_line(m: &str) {
     eprintln!("dockfwctl watch: {m}");
 }
 
-/// Sleeps `d`, waking early on SIGINT/SIGTERM.
-fn pause(d: Duration) {
+/// Sleeps `d`, waking early when `stop()` says so.
+fn pause(d: Duration, stop: &dyn Fn() -> bool) {
     let end = Instant::now() + d;
-    while !STOP.load(Ordering::SeqCst) && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(100).min(end.saturating_duration_since(Instant::now())));
+    while !stop() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50).min(end.saturating_duration_since(Instant::now())));
     }
 }
 
@@ -167,15 +167,21 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// A sync inside the event loop; `Ok(false)`: the engine is gone,
 /// reconnect.
-fn step(k: &mut NlKernel, client: &Client, seen: &mut Option<u32>, last: &mut Instant) -> Result<bool, Fail> {
+fn step(
+    k: &mut dyn Kernel,
+    client: &Client,
+    seen: &mut Option<u32>,
+    last: &mut Instant,
+    log: &mut dyn FnMut(&str),
+) -> Result<bool, Fail> {
     *last = Instant::now();
-    match sync(k, client, &mut |m| log_line(m)) {
+    match sync(k, client, log) {
         Ok(s) => {
             *seen = if s.changes.is_empty() { Some(s.generation) } else { None };
             Ok(true)
         }
         Err(SyncError::Docker(e)) => {
-            log_line(&format!("{e}; reconnecting"));
+            log(&format!("{e}; reconnecting"));
             Ok(false)
         }
         Err(SyncError::Kernel(f)) => Err(f),
@@ -198,37 +204,55 @@ pub fn run(once: bool, interval: Duration, verbose: bool) -> Result<(), Fail> {
         };
     }
     crate::install_stop_handlers();
+    follow(&mut k, &client, interval, verbose, &|| STOP.load(Ordering::SeqCst), &mut log)?;
+    log_line("stopped");
+    Ok(())
+}
+
+/// The service loop: subscribe, sync, then sync after events, after
+/// another writer's change and every `interval`; reconnect when the
+/// stream ends. Returns when `stop()` (SIGINT/SIGTERM), or with the
+/// kernel's error.
+pub fn follow(
+    k: &mut dyn Kernel,
+    client: &Client,
+    interval: Duration,
+    verbose: bool,
+    stop: &dyn Fn() -> bool,
+    log: &mut dyn FnMut(&str),
+) -> Result<(), Fail> {
     let mut backoff = Duration::from_secs(1);
-    'connect: while !STOP.load(Ordering::SeqCst) {
+    'connect: while !stop() {
         let mut stream = match client.events() {
             Ok(s) => s,
             Err(e) => {
-                log_line(&format!("{e}; retrying in {} s", backoff.as_secs()));
-                pause(backoff);
+                log(&format!("{e}; retrying in {} s", backoff.as_secs()));
+                pause(backoff, stop);
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 continue;
             }
         };
-        log_line(&format!("following the Docker engine's events at {}", client.socket().display()));
-        // The generation our last sync left unchanged; `None` after our
-        // own replace (whose new generation we did not read): check again
-        // at the next quiet second.
+        log(&format!("following the Docker engine's events at {}", client.socket().display()));
+        // Subscribed first, then synced: nothing in between is missed.
+        // `seen_gen`: the generation our last sync left unchanged; `None`
+        // after our own replace (whose new generation we did not read):
+        // check again at the next quiet second.
         let mut last_sync = Instant::now();
-        let mut seen_gen: Option<u32> = match sync(&mut k, &client, &mut log) {
+        let mut seen_gen: Option<u32> = match sync(k, client, log) {
             Ok(s) => {
-                log_line(&summary(&s));
+                log(&summary(&s));
                 s.changes.is_empty().then_some(s.generation)
             }
             Err(SyncError::Docker(e)) => {
-                log_line(&format!("{e}; retrying in {} s", backoff.as_secs()));
-                pause(backoff);
+                log(&format!("{e}; retrying in {} s", backoff.as_secs()));
+                pause(backoff, stop);
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 continue;
             }
             Err(SyncError::Kernel(f)) => return Err(f),
         };
         backoff = Duration::from_secs(1);
-        while !STOP.load(Ordering::SeqCst) {
+        while !stop() {
             match stream.next(Duration::from_secs(1)) {
                 Ok(Some(ev)) => {
                     let mut evs = vec![ev];
@@ -246,19 +270,15 @@ pub fn run(once: bool, interval: Duration, verbose: bool) -> Result<(), Fail> {
                     }
                     if verbose {
                         for ev in &evs {
-                            log_line(&format!(
-                                "event: {} {} {}",
-                                ev.kind,
-                                ev.action,
-                                ev.name.as_deref().unwrap_or(&ev.actor)
-                            ));
+                            log(&format!("event: {} {} {}", ev.kind, ev.action, ev.name.as_deref().unwrap_or(&ev.actor)));
                         }
                     }
-                    if !step(&mut k, &client, &mut seen_gen, &mut last_sync)? {
+                    if !step(k, client, &mut seen_gen, &mut last_sync, log)? {
                         continue 'connect;
                     }
                     if let Some(e) = broken {
-                        log_line(&format!("{e}; reconnecting"));
+                        log(&format!("{e}; reconnecting"));
+                        pause(backoff, stop);
                         continue 'connect;
                     }
                 }
@@ -268,20 +288,19 @@ pub fn run(once: bool, interval: Duration, verbose: bool) -> Result<(), Fail> {
                     // since moved), or is the periodic check due?
                     let g = k.generation()?;
                     if (seen_gen != Some(g) || last_sync.elapsed() >= interval)
-                        && !step(&mut k, &client, &mut seen_gen, &mut last_sync)?
+                        && !step(k, client, &mut seen_gen, &mut last_sync, log)?
                     {
                         continue 'connect;
                     }
                 }
                 Err(e) => {
-                    log_line(&format!("{e}; reconnecting"));
-                    pause(backoff);
+                    log(&format!("{e}; reconnecting"));
+                    pause(backoff, stop);
                     continue 'connect;
                 }
             }
         }
     }
-    log_line("stopped");
     Ok(())
 }
 
@@ -461,5 +480,58 @@ mod tests {
         fake.set(vec![inspect_json("web", false, 0, &[("bridge", "", "")])]);
         sync(&mut k, &client, &mut |_| {}).unwrap();
         assert!(k.rules[0].inactive && k.rules[0].daddr.is_none());
+    }
+
+    /// The service loop against the fake engine: an event moves the rule,
+    /// the engine "restarts" (its stream ends), watch reconnects and its
+    /// sync after reconnecting catches what changed while it was away.
+    #[test]
+    fn follow_reconnects_and_resyncs() {
+        use crate::docker::tests::{container_event, inspect_json, FakeEngine};
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let fake = Arc::new(FakeEngine::start());
+        let me = std::process::id();
+        fake.set(vec![inspect_json("web", true, me, &[("bridge", "172.17.0.2", "")])]);
+        let client = Client::new(&fake.socket);
+        let mut k = FakeKernel { rules: vec![rule(1, "to-container web accept")], generation: 1, replaces: 0, interfere: None };
+        let done = Arc::new(AtomicBool::new(false));
+        let (f, d) = (fake.clone(), done.clone());
+        let wait_streams = move |f: &FakeEngine, n: usize| {
+            let t = Instant::now();
+            while f.streams() != n && t.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(f.streams(), n);
+        };
+        let driver = std::thread::spawn(move || {
+            wait_streams(&f, 1);
+            std::thread::sleep(Duration::from_millis(300));
+            f.set(vec![inspect_json("web", true, me, &[("bridge", "172.17.0.3", "")])]);
+            f.emit(container_event("start", "web"));
+            std::thread::sleep(Duration::from_millis(800));
+            // The engine goes away; web moves meanwhile, with no event.
+            f.set(vec![inspect_json("web", true, me, &[("bridge", "172.17.0.4", "")])]);
+            f.close_streams();
+            wait_streams(&f, 1);
+            std::thread::sleep(Duration::from_millis(500));
+            d.store(true, Ordering::SeqCst);
+        });
+        let mut logs: Vec<String> = Vec::new();
+        follow(&mut k, &client, Duration::from_secs(60), true, &|| done.load(Ordering::SeqCst), &mut |m| logs.push(m.to_string()))
+            .unwrap();
+        driver.join().unwrap();
+        let text = logs.join("\n");
+        assert_eq!(k.rules[0].daddr.unwrap().addr, parse_addr("172.17.0.4").unwrap(), "{text}");
+        assert_eq!(logs.iter().filter(|l| l.starts_with("following the Docker engine's events at ")).count(), 2, "{text}");
+        for want in [
+            "rule 1 (to-container web accept): to-container web=? -> to-container web=172.17.0.2",
+            "event: container start web",
+            "rule 1 (to-container web accept): to-container web=172.17.0.2 -> to-container web=172.17.0.3",
+            "the event stream ended (engine stopped?); reconnecting",
+            "rule 1 (to-container web accept): to-container web=172.17.0.3 -> to-container web=172.17.0.4",
+        ] {
+            assert!(logs.iter().any(|l| l.contains(want)), "missing {want:?} in:\n{text}");
+        }
     }
 }
