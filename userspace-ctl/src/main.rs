@@ -192,11 +192,11 @@ enum Cmd {
         explain: bool,
     },
     /// Keep rules that name containers on the containers' current
-    /// addresses: follows the Docker engine's events and rewrites those
-    /// rules atomically when a container starts, stops, is removed,
-    /// renamed, or connected to or disconnected from a network.
+    /// addresses (a service).
     ///
-    /// Runs until SIGINT/SIGTERM (as a service: see
+    /// Follows the Docker engine's events and rewrites those rules
+    /// atomically when a container starts, stops, is removed, renamed, or
+    /// connected to or disconnected from a network. Runs until SIGINT/SIGTERM (as a service: see
     /// contrib/systemd/dockfwctl-watch.service). A rule whose container is
     /// not running, or cannot be resolved, is made inactive (it matches
     /// nothing) rather than left on an address Docker may give another
