@@ -321,6 +321,25 @@ mod tests {
     }
 
     #[test]
+    fn containers_are_named_per_flow() {
+        let mut evs = dnat_flow();
+        for e in &mut evs {
+            for (a, c) in [(e.saddr, &mut e.saddr_container), (e.daddr, &mut e.daddr_container)] {
+                if a == parse_addr("172.17.0.2") {
+                    *c = Some("web".into());
+                }
+            }
+        }
+        let f = explain(&evs);
+        assert_eq!(f[0].containers, vec!["web 172.17.0.2"]);
+        assert!(render(&f).contains("\n  containers: web 172.17.0.2\n  request: "), "{}", render(&f));
+        // No names: no line, and no JSON field.
+        let plain = explain(&dnat_flow());
+        assert!(!render(&plain).contains("containers:"));
+        assert!(serde_json::to_value(&plain[0]).unwrap().get("containers").is_none());
+    }
+
+    #[test]
     fn dropped_flow() {
         let o = ("10.0.0.2", 40001, "10.0.0.1", 9000);
         let mut fwd = ct(ev(7, None, FWD, "10.0.0.2", 40001, "172.17.0.3", 9000), DOCKFW_CTSTATE_NEW, false, o);

@@ -782,6 +782,32 @@ pub mod tests {
         assert_eq!((j["netns_name"].as_str(), j["verdict"].as_str(), j["hook"].as_str()), (Some("ctr1"), Some("accept"), Some("PRE_ROUTING")));
     }
 
+    /// Docker names: after the address in text, as fields in JSON, and
+    /// for a container's namespace where /run/netns has no name.
+    #[test]
+    fn container_names_in_text_and_json() {
+        let mut a = ev(7, None, 2, "10.0.0.2", 40000, "172.17.0.3", 8080);
+        a.daddr_container = Some("web".into());
+        let mut b = ev(7, None, 1, "10.0.0.2", 40000, "172.17.0.3", 8080);
+        b.netns_init = false;
+        b.netns = Some(4026532291);
+        b.netns_name = None;
+        b.netns_container = Some("web".into());
+        b.daddr_container = Some("web".into());
+        let t = group_text(&[a.clone(), b.clone()]);
+        assert!(t.starts_with("skb 00000007  TCP 10.0.0.2:40000 -> 172.17.0.3:8080(web)\n"), "{t}");
+        assert!(t.contains("\n  4026532291(web) LOCAL_IN in=- out=- 10.0.0.2:40000 -> 172.17.0.3:8080(web)  accept"), "{t}");
+        assert_eq!(hook_at(&b), "web:LOCAL_IN");
+        // An `ip netns` name wins over the container's.
+        b.netns_name = Some("c1".into());
+        assert_eq!(hook_at(&b), "c1:LOCAL_IN");
+        let j: serde_json::Value = serde_json::from_str(&json_line(&b)).unwrap();
+        assert_eq!((j["daddr_container"].as_str(), j["saddr_container"].as_str()), (Some("web"), None));
+        assert_eq!(j["netns_container"], "web");
+        // Without names nothing changes.
+        assert_eq!(named_endpoint(parse_addr("10.0.0.2").as_ref(), Some(1), None), "10.0.0.2:1");
+    }
+
     #[test]
     fn text_group_layout() {
         let mut a = ev(0x1a2b3c4d, Some("ext"), 3, "10.0.0.2", 40000, "10.0.0.1", 8081);
