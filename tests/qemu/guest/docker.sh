@@ -15,6 +15,17 @@
 #   . /scenarios/lib.sh
 #   . /scenarios/docker.sh
 #
+# A typical scenario (see docker_published_port.sh):
+#
+#   insmod $KO trace=0 trace_ports=80,8080   # before dockerd: every container
+#                                            # namespace is hooked at creation
+#   docker_up --userland-proxy=false
+#   docker_image
+#   docker_serve web 80                      # docker run -d -p 80:8080 ...
+#   docker_external ext 10.0.0.1 10.0.0.2    # a client on its own link
+#   probe before ext connect 10.0.0.1 80     # lib.sh: FACT outcome before ...
+#   ctr_probe outbound web connect 10.0.0.2 9000
+#
 # API (every function exits the scenario on failure: scenarios run sh -e):
 #
 #   docker_up [--userland-proxy=true|false] [DOCKERD-FLAGS...]
@@ -24,10 +35,11 @@
 #       initramfs root cannot pivot_root), the storage driver
 #       $DOCKER_STORAGE (default overlay2, see below), docker0 at
 #       172.17.0.1/16 and the given proxy mode (default true, Docker's
-#       default), and waits until `docker info` answers. Logs:
+#       default), and waits until `docker version` answers. Logs:
 #       /tmp/containerd.log, /tmp/dockerd.log (printed if something fails;
 #       DOCKER_LOG_LEVEL=debug for more). FACTs: docker_cgroup,
-#       docker_version, docker_userland_proxy, docker_up_secs.
+#       docker_version, docker_userland_proxy, containerd_up_secs and
+#       docker_up_secs (seconds since docker_up began).
 #       Storage: overlay2 on tmpfs works without xattrs (the kernel falls
 #       back to index=off, Docker to its naive diff); vfs needs
 #       CONFIG_TMPFS_XATTR (it copies security.capability and fails with
@@ -47,7 +59,8 @@
 #       checks name the container's namespace in trace lines) and
 #       `FACT ip:NAME ADDR`.
 #   docker_run_idle NAME [DOCKER-RUN-FLAGS...]
-#       A container that only sleeps (e.g. to take an IP address).
+#       A container that only sleeps (e.g. to take an IP address); the same
+#       FACTs as docker_serve.
 #   docker_pid NAME, docker_ip NAME, docker_netns NAME
 #       The container's init pid (host view), its IPv4 address on docker0,
 #       and its network namespace inode (as dockfw reports `netns=`).
