@@ -425,5 +425,24 @@ def docker_named(g):
         expect(int(g.fact("watch_ms:" + k)) < 10000, f"watch took {g.fact('watch_ms:' + k)} ms to follow docker {k}")
 
 
+    # restore and add while web is stopped: inactive with a warning, ids
+    # kept; watch --once activates them at web's current address.
+    rc, _, err = ctl(g, "restore")
+    expect(rc == 0 and err.count("container web is not running") == 3, f"restore with web stopped: exit {rc}: {err!r}")
+    rr = rules_by_id(g, "list_restored")
+    expect(sorted(rr) == sorted([allow, deny, inns]), f"restore kept ids {sorted(rr)}, want {allow}, {deny}, {inns}")
+    expect(all(r["inactive"] and r["daddr"] is None and r["netns"] is None for r in rr.values()),
+           f"restored rules of a stopped container are not all inactive: {rr}")
+    rc, out, err = ctl(g, "addstopped")
+    expect(rc == 0 and "container web is not running" in err and "inactive" in err, f"add with web stopped: exit {rc}: {err!r}")
+    added = int(re.search(r"added rule (\d+)", out).group(1))
+    ip3, ns3 = g.fact("web_ip_3"), int(g.fact("web_netns_3"))
+    rc, _, err = ctl(g, "once")
+    expect(rc == 0 and "synced: 4 rule(s) name containers, 4 changed" in err, f"watch --once: exit {rc}: {err!r}")
+    ro = rules_by_id(g, "list_once")
+    for rid in (allow, deny, added):
+        expect(ro[rid]["daddr"] == f"{ip3}/32" and not ro[rid]["inactive"], f"rule {rid} after watch --once: {ro[rid]}")
+    expect(ro[inns]["netns"] == ns3 and not ro[inns]["inactive"], f"in-container rule after watch --once: {ro[inns]}")
+
 CHECKS["docker_named"] = docker_named
 TIMEOUTS["docker_named"] = 400

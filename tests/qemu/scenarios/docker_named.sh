@@ -47,6 +47,7 @@ ctl ghost add forward to-container ghost drop
 ctl list1 list
 ctl list1j list --json
 ctl save save
+dockfwctl save > /tmp/saved.txt
 probe allowed1 ok connect 172.16.0.1 80
 probe refused1 ext connect 10.0.0.1 80 1500
 
@@ -96,4 +97,17 @@ wait "$(cat /tmp/watch.pid)"
 fact watch_rc "$?"
 set -e
 fact watch_err "$(base64 -w0 < /tmp/watch.err)"
+
+# Without the service: restore re-resolves the saved names (web is
+# stopped: inactive, with a warning), so does add; `watch --once`
+# activates them all once web runs again.
+ctl restore restore /tmp/saved.txt
+ctl list_restored list --json
+ctl addstopped add forward udp to-container web drop
+docker start web > /dev/null
+docker_wait_ctr_port web 8080
+fact web_ip_3 "$(docker_ip web)"
+fact web_netns_3 "$(docker_netns web)"
+ctl once watch --once
+ctl list_once list --json
 ctl stats stats --json
