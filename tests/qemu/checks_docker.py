@@ -323,7 +323,7 @@ def docker_named(g):
     leaves them on the old one (which another container took), and makes
     them inactive when web stops."""
     import json
-    from checks import ctl, stream_events
+    from checks import ctl, ctl_ok, stream_events
     ip1, ip2, sq = g.fact("web_ip_1"), g.fact("web_ip_2"), g.fact("squatter_ip")
     expect(ip1 != ip2, f"web came back at its old address {ip1}: the scenario proves nothing")
     expect(sq == ip1, f"the squatter got {sq}, not web's old address {ip1}")
@@ -443,6 +443,28 @@ def docker_named(g):
     for rid in (allow, deny, added):
         expect(ro[rid]["daddr"] == f"{ip3}/32" and not ro[rid]["inactive"], f"rule {rid} after watch --once: {ro[rid]}")
     expect(ro[inns]["netns"] == ns3 and not ro[inns]["inactive"], f"in-container rule after watch --once: {ro[inns]}")
+
+    # Two networks.
+    rc, _, err = ctl(g, "front_missing")
+    expect(rc == 6 and "container web is not on network front (its networks: bridge)" in err,
+           f"add to-container web@front before connecting: exit {rc}: {err!r}")
+    rc, _, err = ctl(g, "ambiguous")
+    expect(rc == 6 and "container web is on several networks (bridge, front): name one as web@NETWORK" in err,
+           f"add to-container web on two networks: exit {rc}: {err!r}")
+    front_ip = g.fact("web_front_ip")
+    expect(front_ip.startswith("172.30.0."), f"web's address on front: {front_ip!r}")
+    front = int(re.search(r"added rule (\d+)", ctl_ok(g, "front_add")).group(1))
+    rc, _, err = ctl(g, "once_front")
+    expect(rc == 0 and "several networks (bridge, front)" in err, f"watch --once on two networks: exit {rc}: {err!r}")
+    rf = rules_by_id(g, "list_front")
+    expect(rf[front]["daddr"] == f"{front_ip}/32" and rf[front]["to_container"] == "web@front", f"web@front rule: {rf[front]}")
+    for rid in (allow, deny, added):
+        expect(rf[rid]["inactive"] and rf[rid]["daddr"] is None, f"rule {rid} (no @NETWORK) on two networks: {rf[rid]}")
+    expect(rf[inns]["netns"] == ns3 and not rf[inns]["inactive"], "in-container needs no network")
+    rb = rules_by_id(g, "list_back")
+    expect(rb[front]["inactive"] and rb[front]["daddr"] is None, f"web@front after disconnect: {rb[front]}")
+    for rid in (allow, deny, added):
+        expect(rb[rid]["daddr"] == f"{ip3}/32" and not rb[rid]["inactive"], f"rule {rid} after disconnect: {rb[rid]}")
 
 CHECKS["docker_named"] = docker_named
 TIMEOUTS["docker_named"] = 400

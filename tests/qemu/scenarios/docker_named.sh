@@ -111,3 +111,17 @@ fact web_netns_3 "$(docker_netns web)"
 ctl once watch --once
 ctl list_once list --json
 ctl stats stats --json
+
+# A second network: `to-container web` becomes ambiguous (watch makes it
+# inactive rather than guess), `web@front` names web's address there.
+docker network create --subnet 172.30.0.0/24 front > /dev/null
+ctl front_missing add forward tcp to-container web@front drop
+docker network connect front web
+ctl ambiguous add forward tcp to-container web drop
+ctl front_add add forward tcp to-container web@front drop
+fact web_front_ip "$(docker inspect -f '{{(index .NetworkSettings.Networks "front").IPAddress}}' web)"
+ctl once_front watch --once
+ctl list_front list --json
+docker network disconnect front web
+ctl once_back watch --once
+ctl list_back list --json
