@@ -118,6 +118,17 @@ wait_port() {
 	done
 }
 
+# wait_udp NS PORT: until a UDP socket is bound to PORT in NS. A fixed
+# sleep after starting a receiver is not enough on the debug kernel, where
+# the first datagrams then find no socket (NoPorts) and a count comes short.
+wait_udp() {
+	i=0
+	while ! in_ns "$1" cat /proc/net/udp6 /proc/net/udp 2>/dev/null | grep -qi ":$(printf %04X "$2") "; do
+		i=$((i + 1)); [ $i -lt 400 ] || { echo "no UDP socket on $1:$2"; return 1; }
+		sleep 0.05
+	done
+}
+
 # probe_host NAME CMD...: the same from the host's own namespace.
 probe_host() {
 	name=$1; shift

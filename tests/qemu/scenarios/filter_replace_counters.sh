@@ -8,7 +8,7 @@ insmod $KO
 ctl count add input udp dport 9999 accept
 in_ns c2 dfwprobe udp-count 9999 2500 > /tmp/count &
 counter=$!
-sleep 0.3
+wait_udp c2 9999
 in_ns c1 dfwprobe udp-send 172.17.0.3 9999 200 64
 wait $counter
 fact udp_received "$(cat /tmp/count)"
@@ -30,7 +30,7 @@ ctl restoreA restore /tmp/setA
 ctl stats_before stats --json
 $IP netns exec c2 dfwprobe udp-count 9998 600000 > /tmp/count2 &
 counter=$!
-sleep 0.3
+wait_udp c2 9998
 $IP netns exec c1 dfwprobe udp-send 172.17.0.3 9998 100000000 64 > /dev/null &
 sender=$!
 i=0

@@ -20,7 +20,8 @@ in_ns c2 dfwprobe craft udp-sink 9991 3000 > /tmp/rx.c2 &
 rx1=$!
 in_ns c4 dfwprobe craft udp-sink 9991 3000 > /tmp/rx.c4 &
 rx2=$!
-sleep 0.3
+wait_udp c2 9991
+wait_udp c4 9991
 # Paced senders (bursts of 200 datagrams): an unpaced flood under TCG
 # would starve the control processes of the cycles.
 pace() { while :; do in_ns "$1" dfwprobe udp-send "$2" 9991 200 64 > /dev/null || true; sleep 0.02; done; }

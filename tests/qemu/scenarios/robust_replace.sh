@@ -26,11 +26,8 @@ fact udp_before "$(snmp_udp)"
 ctl stats_before stats --json
 in_ns c2 dfwprobe craft udp-sink 9992 3000 > /tmp/rx &
 rx=$!
-# Until the sink is bound (270F = 9992), or early datagrams find no port.
-i=0
-while ! in_ns c2 cat /proc/net/udp | grep -q ':270F '; do
-	i=$((i + 1)); [ $i -lt 200 ] || break; sleep 0.05
-done
+# Until the sink is bound, or early datagrams find no port.
+wait_udp c2 9992
 # One sender pinned to each CPU: a veth transmit is received (netif_rx)
 # on the sending CPU, so the hooks run on both CPUs at once while the
 # replaces publish and free rulesets. /proc/softirqs shows it happened.

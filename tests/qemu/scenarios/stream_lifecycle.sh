@@ -28,7 +28,7 @@ while ! grep -q '^tracing:' /tmp/slow.err && [ $i -lt 200 ]; do i=$((i + 1)); sl
 ctl stats_before stats --json
 $IP netns exec c2 dfwprobe udp-count 9999 4000 > /tmp/count &
 counter=$!
-sleep 0.3
+wait_udp c2 9999
 in_ns c1 dfwprobe udp-send 172.17.0.3 9999 20000 64 > /tmp/sent
 wait $counter
 fact udp_sent "$(cat /tmp/sent)"
