@@ -282,6 +282,13 @@ impl Rule {
     }
 
     pub fn set_container(&mut self, role: CtrRole, name: &str) -> Result<(), Invalid> {
+        // A full container id (64 hex digits, as `docker inspect` prints it)
+        // is kept as its 12-digit short form, which the engine resolves the
+        // same way (`docker ps` shows ids so).
+        let name = match name.split_once('@') {
+            None if name.len() == 64 && name.bytes().all(|c| c.is_ascii_hexdigit()) => &name[..12],
+            _ => name,
+        };
         self.containers[role as usize] = CtrName::new(name).ok_or(
             "container must be a Docker name or id ([A-Za-z0-9][A-Za-z0-9_.-]*), optionally @NETWORK, at most 63 characters",
         )?;

@@ -394,10 +394,14 @@ fn container_reference_errors() {
         assert_eq!(e.token, tok, "{text:?}: {e:?}");
         assert!(e.msg.contains(msg), "{text:?}: {:?} should mention {msg:?}", e.msg);
     }
-    let long = format!("to-container {} accept", "a".repeat(64));
+    let long = format!("to-container {} accept", "z".repeat(64));
     assert!(parse_rule(long.split_whitespace()).is_err());
     let ok = format!("to-container {} accept", "a".repeat(63));
     assert!(parse_rule(ok.split_whitespace()).is_ok());
+    // A full 64-digit id is kept in its short form.
+    let id = "3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c1b2a3f4e";
+    let r = parse_rule(format!("to-container {id} accept").split_whitespace()).unwrap();
+    assert_eq!(r.container(CtrRole::Dst), Some("3f4e5d6c7b8a"));
 }
 
 /// The two-layer ruleset as the module keeps it (src/ruleset.rs): an
