@@ -41,10 +41,12 @@ OUT = os.path.join(TOP, "build", "bench")
 FULL = dict(WINDOWS=5, WIN_MS=300, WARM_MS=200, PATHS="dnat bridge", METRICS="udp rr crr",
             SIZES="10 100 1000 10000 100000", POSITIONS="first last none",
             IPT_SIZES="10 100 1000 10000 100000", NFT_SIZES="10 100 1000 10000 100000",
-            NFT_POSITIONS="match none", ADD_SIZES="10 100000", ADD_REPS=7, IPT_ALL_POSITIONS_MAX=10000)
+            NFT_POSITIONS="match none", ADD_SIZES="10 100000", ADD_REPS=7, IPT_ALL_POSITIONS_MAX=10000,
+            FWD_SIZES="10000")
 QUICK = dict(WINDOWS=3, WIN_MS=200, WARM_MS=100, PATHS="dnat bridge", METRICS="udp rr crr",
              SIZES="10 1000", POSITIONS="first none", IPT_SIZES="10 1000", NFT_SIZES="10 1000",
-             NFT_POSITIONS="match none", ADD_SIZES="10 1000", ADD_REPS=3, IPT_ALL_POSITIONS_MAX=100)
+             NFT_POSITIONS="match none", ADD_SIZES="10 1000", ADD_REPS=3, IPT_ALL_POSITIONS_MAX=100,
+             FWD_SIZES="1000")
 
 # Ports of the filler rules: below the guest's ephemeral range (60000+, set
 # by guest_bench.sh) so that no filler matches a reply, and never the test
@@ -56,14 +58,16 @@ def fillers(n):
     return [("udp" if i < len(FILL_PORTS) else "tcp", FILL_PORTS[i % len(FILL_PORTS)]) for i in range(n)]
 
 
-def dockfw_rules(n, pos):
+def dockfw_rules(n, pos, hook=""):
     """n rules; the matching one (`dport 8080`, any protocol) first or last
-    by priority, or absent."""
+    by priority, or absent. `hook`: scope the fillers to one hook (as
+    DOCKER-USER and the nftables chain are: FORWARD only)."""
     lines = ["# dockfw ruleset"]
     k = n - 1 if pos != "none" else n
     if pos == "first":
         lines.append("dport 8080 prio 1 accept")
-    lines += [f"{p} dport {port} accept" for p, port in fillers(k)]
+    h = f"{hook} " if hook else ""
+    lines += [f"{h}{p} dport {port} accept" for p, port in fillers(k)]
     if pos == "last":
         lines.append("dport 8080 prio 2000 accept")
     return "\n".join(lines) + "\n"
@@ -137,6 +141,8 @@ def build_image(conf, module):
         for pos in conf["POSITIONS"].split():
             files[f"bench/dfw-{n}-{pos}.rules"] = (0o644, dockfw_rules(n, pos).encode())
         files[f"bench/dfw-{n}-none.rules"] = (0o644, dockfw_rules(n, "none").encode())
+    for n in map(int, conf.get("FWD_SIZES", "").split()):
+        files[f"bench/dfw-fwd-{n}-none.rules"] = (0o644, dockfw_rules(n, "none", "forward").encode())
     for n in map(int, conf["IPT_SIZES"].split()):
         for pos in conf["POSITIONS"].split():
             if n > conf["IPT_ALL_POSITIONS_MAX"] and pos != "none":

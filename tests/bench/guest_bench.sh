@@ -185,6 +185,14 @@ if [ "$largest" != "$big" ]; then
 	head -n $(((lo + 1) / 2)) /tmp/prefix.rules > /tmp/prefix-half.rules
 	timed "restore-max-$(( (lo + 1) / 2 - 1 ))" 1 dockfwctl restore /tmp/prefix-half.rules
 fi
+# The same fillers scoped to the forward hook, where DOCKER-USER and the
+# nftables chain below sit: the other hook calls take dockfw's fast path.
+for n in $FWD_SIZES; do
+	timed "restore-fwd-$n-none" 1 dockfwctl restore /bench/dfw-fwd-$n-none.rules
+	[ "$(rule_count)" = "$n" ] || { echo "BENCH skip cfg=dfw-fwd-$n-none loaded=$(rule_count)"; continue; }
+	measure dfw-fwd-$n-none
+	cost dfw-fwd-$n-none
+done
 dockfwctl flush
 
 # The trace stream: a session whose filter the traffic does not match, and

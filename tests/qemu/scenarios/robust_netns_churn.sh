@@ -7,12 +7,15 @@
 case "${dfwsize:-small}" in full) N=1000 ;; *) N=60 ;; esac
 fact churn_n "$N"
 topo_docker 0
-insmod $KO
+# hook_cost=1: every hook call is counted (stats hook_calls), also the ones
+# that return on the fast path (no rule is loaded: `packets` counts only
+# calls that had work to do).
+insmod $KO hook_cost=1
 live() { echo $(( $(ls /run/netns | wc -l) + 1 )); }
 hooked() { cat /sys/module/dockfw/parameters/hooked_netns; }
 in_ns c2 dfwprobe craft udp-sink 9990 3000 > /tmp/flood.rx &
 rx=$!
-sleep 0.3
+wait_udp c2 9990
 # Bursts of 500 datagrams back to back: an unpaced sender under TCG would
 # starve the commands that do the churn.
 ( while :; do in_ns c1 dfwprobe udp-send 172.17.0.3 9990 500 64 > /dev/null || true; sleep 0.01; done ) &
