@@ -71,6 +71,10 @@
 #       `docker exec NAME dfwprobe CMD...` (a client really inside the
 #       container: its mount, pid and network namespaces, its cgroup), its
 #       OUTCOME recorded like lib.sh's probe.
+#   ctr_net_probe FACT NAME CMD...
+#       The same with the host's dfwprobe in the container's network
+#       namespace only (nsenter -n): the same packets on the wire, without
+#       the few seconds a `docker exec` costs a TCG guest.
 #   docker_wait_ctr_port NAME PORT
 #       Until something listens on PORT in the container's namespace.
 #   docker_external NS HOSTIP EXTIP
@@ -246,6 +250,12 @@ docker_run_idle() {
 ctr_probe() {
 	fname=$1 name=$2; shift 2
 	out=$(docker exec "$name" dfwprobe "$@" || true)
+	fact outcome "$fname" "$out"
+}
+
+ctr_net_probe() {
+	fname=$1 name=$2; shift 2
+	out=$(in_ctr "$name" dfwprobe "$@" || true)
 	fact outcome "$fname" "$out"
 }
 

@@ -57,8 +57,8 @@ probe ok_to_web2 ok connect 172.16.0.1 8082
 # Docker keeps working.
 probe web2_published ext connect 10.0.0.1 8082
 ctr_probe outbound web connect 10.0.0.2 9000
-ctr_probe c2c web connect "$(docker_ip web2)" 8080
-ctr_probe c2c_back web2 connect "$(docker_ip web)" 8080
+ctr_net_probe c2c web connect "$(docker_ip web2)" 8080
+ctr_net_probe c2c_back web2 connect "$(docker_ip web)" 8080
 probe_host host_to_web connect "$(docker_ip web)" 8080
 ctl list list --json
 ctl stats stats --json

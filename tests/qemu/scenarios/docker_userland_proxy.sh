@@ -25,14 +25,14 @@ docker_iptables iptables
 docker_facts docker
 probe before_rules ext connect 10.0.0.1 80
 probe_host local_before connect 127.0.0.1 80
-ctr_probe hairpin_before web2 connect 172.17.0.1 80
+ctr_net_probe hairpin_before web2 connect 172.17.0.1 80
 
 # INPUT on the host port: the external connection is DNATed before filter
 # INPUT; only the proxied paths meet the rule.
 $IPT -A INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
 $IPT -A INPUT -p tcp --dport 80 -j DROP
 probe input_rule ext connect 10.0.0.1 80 1500
-ctr_probe input_rule_hairpin web2 connect 172.17.0.1 80 1500
+ctr_net_probe input_rule_hairpin web2 connect 172.17.0.1 80 1500
 $IPT -D INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
 $IPT -D INPUT -p tcp --dport 80 -j DROP
 # DOCKER-USER on the host port: never matches.
@@ -52,13 +52,13 @@ echo 1 > /sys/module/dockfw/parameters/trace
 probe allowed ok connect 172.16.0.1 80
 probe refused ext connect 10.0.0.1 80 1500
 probe_host local_allowed connect 127.0.0.1 80
-ctr_probe hairpin_refused web2 connect 172.17.0.1 80 1500
+ctr_net_probe hairpin_refused web2 connect 172.17.0.1 80 1500
 echo 0 > /sys/module/dockfw/parameters/trace
 mark untraced
 # Docker keeps working.
 probe web2_published ext connect 10.0.0.1 8082
 ctr_probe outbound web connect 10.0.0.2 9000
-ctr_probe c2c web connect "$(docker_ip web2)" 8080
+ctr_net_probe c2c web connect "$(docker_ip web2)" 8080
 ctl list list --json
 ctl stats stats --json
 fact hooked_param "$(cat /sys/module/dockfw/parameters/hooked_netns)"
