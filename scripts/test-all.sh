@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The whole test suite: host unit tests (cargo test over the module's pure
-# files and dockfwctl), then the QEMU scenario suite. Prints the combined
-# `N passed, N failed` last and fails if anything failed or nothing ran.
+# files and dockfwctl), then the QEMU scenario suite, then (given a debug
+# kernel and module) scenarios on the debug kernel: all of them, or the
+# names in DEBUG_SCENARIOS. Prints the combined `N passed, N failed` last
+# and fails if anything failed or nothing ran.
+#
+#   scripts/test-all.sh KERNEL [DEBUG_KERNEL DEBUG_KO]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 KERNEL=${1:-build/linux/arch/x86/boot/bzImage}
@@ -19,7 +23,8 @@ qp=$(echo "$q" | awk '{print $2}'); qf=$(echo "$q" | awk '{print $4}')
 [ -n "$qp" ] || { qp=0; qf=1; echo "qemu suite did not report a result"; }
 dp=0; df=0
 if [ -n "${2:-}" ]; then
-	python3 tests/qemu/run.py --kernel "$2" --module "$3" --debug 2>&1 | tee "$log"
+	# shellcheck disable=SC2086 # a list of names
+	python3 tests/qemu/run.py --kernel "$2" --module "$3" --debug ${DEBUG_SCENARIOS:-} 2>&1 | tee "$log"
 	d=$(grep -E '^qemu: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
 	dp=$(echo "$d" | awk '{print $2}'); df=$(echo "$d" | awk '{print $4}')
 	[ -n "$dp" ] || { dp=0; df=1; echo "debug qemu suite did not report a result"; }
