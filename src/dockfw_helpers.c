@@ -63,7 +63,6 @@ void dockfw_helpers_init(void)
 			     max(trace_burst, 1));
 }
 
-int dockfw_param_trace(void) { return READ_ONCE(dockfw_trace_on); }
 int dockfw_param_trace_icmp(void) { return trace_icmp; }
 const char *dockfw_param_trace_addr(void) { return trace_addr; }
 

@@ -58,7 +58,6 @@ void dockfw_synchronize_rcu(void);
 /* --- rate limiting and parameters ---------------------------------------- */
 /* 1 if a dmesg trace line may be printed now (burst/interval from params). */
 int dockfw_trace_ratelimit(void);
-int dockfw_param_trace(void);
 /* The `trace` and `hook_cost` parameters themselves (bool, 0644), for a
  * plain READ_ONCE-style load from the hooks. */
 extern bool dockfw_trace_on;

@@ -65,7 +65,7 @@ pub(crate) fn log(
     pkt: &Packet,
     decision: fmt::Arguments<'_>,
 ) {
-    if !params::trace_enabled() || !filter.matches(pkt) || !params::trace_ratelimit() {
+    if !params::trace_on() || !filter.matches(pkt) || !params::trace_ratelimit() {
         return;
     }
     let net = state.net();

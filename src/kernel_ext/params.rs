@@ -5,30 +5,33 @@
 use super::bindings;
 use kernel::str::CStr;
 
-/// `trace=1`: the dmesg trace is on. Writable at run time through
-/// /sys/module/dockfw/parameters/trace, read with `READ_ONCE`.
-pub(crate) fn trace_enabled() -> bool {
-    // SAFETY: reads a module-private flag with READ_ONCE.
-    unsafe { bindings::dockfw_param_trace() != 0 }
+/// Reads a `bool` module parameter with one volatile byte load (READ_ONCE):
+/// what the hooks check on every packet before doing any work.
+///
+/// # Safety
+///
+/// `p` must point to a C `bool` module parameter that lives as long as the
+/// module (sysfs writes it with a plain store, so the load sees the old or
+/// the new value, never a torn one; a C `bool` holds 0 or 1).
+#[inline(always)]
+unsafe fn read_flag(p: *const bool) -> bool {
+    // SAFETY: `p` is valid for reads for the module's lifetime (caller).
+    unsafe { core::ptr::read_volatile(p) }
 }
 
-/// `trace=1`, read with one plain load (no call): what the hooks check on
-/// every packet before doing any work.
+/// `trace=1`: the dmesg trace is on. Writable at run time through
+/// /sys/module/dockfw/parameters/trace; one plain load, no call.
 #[inline(always)]
 pub(crate) fn trace_on() -> bool {
-    // SAFETY: `dockfw_trace_on` is a C `bool` that lives as long as the
-    // module; sysfs writes it with a plain store, so this is READ_ONCE: a
-    // volatile byte load that sees either value, never a torn one. A C
-    // `bool` holds 0 or 1, both valid `bool`s.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::dockfw_trace_on)) }
+    // SAFETY: `dockfw_trace_on` is the module-lifetime C `bool` parameter.
+    unsafe { read_flag(core::ptr::addr_of!(bindings::dockfw_trace_on)) }
 }
 
 /// `hook_cost=1`: time every hook call. One plain load, like `trace_on`.
 #[inline(always)]
 pub(crate) fn hook_cost_on() -> bool {
-    // SAFETY: as for `trace_on`: a module-lifetime C `bool` parameter,
-    // read once with a volatile load.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(bindings::dockfw_hook_cost_on)) }
+    // SAFETY: `dockfw_hook_cost_on` is the module-lifetime C `bool` parameter.
+    unsafe { read_flag(core::ptr::addr_of!(bindings::dockfw_hook_cost_on)) }
 }
 
 /// `trace_icmp`: trace ICMP even when a port filter is set.

@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::mem::size_of;
 
-use crate::nl::{open as nl_open, put_attr as put, Sock, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+use crate::nl::{open as nl_open, put_attr as put, send, Sock, NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use crate::uapi::*;
 
 const NLM_F_DUMP: u16 = 0x300;
@@ -361,18 +361,6 @@ fn message(family: u16, flags: u16, seq: u32, cmd: u8, version: u8, payload: &[u
     m
 }
 
-fn send(s: &Sock, m: &[u8]) -> Result<(), String> {
-    // SAFETY: `m` is valid for `m.len()` bytes; the kernel is the peer.
-    let n = unsafe {
-        let mut sa: libc::sockaddr_nl = std::mem::zeroed();
-        sa.nl_family = libc::AF_NETLINK as u16;
-        libc::sendto(s.0, m.as_ptr().cast(), m.len(), 0, (&sa as *const libc::sockaddr_nl).cast(), size_of::<libc::sockaddr_nl>() as u32)
-    };
-    if n < 0 {
-        return Err(format!("sendto: {}", std::io::Error::last_os_error()));
-    }
-    Ok(())
-}
 
 /// One netlink message out of a datagram: (type, flags, seq, body).
 struct Msg {

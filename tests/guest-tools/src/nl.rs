@@ -96,6 +96,21 @@ pub(crate) fn open() -> Result<Sock, String> {
     }
 }
 
+/// Sends one netlink message to the kernel.
+pub(crate) fn send(s: &Sock, m: &[u8]) -> Result<(), String> {
+    // SAFETY: `m` is a valid buffer of `m.len()` bytes; `sa` is a zeroed
+    // sockaddr_nl (pid 0: the kernel is the peer) of the size passed.
+    let n = unsafe {
+        let mut sa: libc::sockaddr_nl = std::mem::zeroed();
+        sa.nl_family = libc::AF_NETLINK as u16;
+        libc::sendto(s.0, m.as_ptr().cast(), m.len(), 0, (&sa as *const libc::sockaddr_nl).cast(), size_of::<libc::sockaddr_nl>() as u32)
+    };
+    if n < 0 {
+        return Err(format!("sendto: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 /// Sends one request and returns the replies to it (by sequence number),
 /// up to and including its NLMSG_ERROR (the ACK or the error).
 fn request(s: &Sock, family: u16, cmd: u8, payload: &[u8], seq: u32) -> Result<Vec<Vec<u8>>, String> {
@@ -108,15 +123,7 @@ fn request(s: &Sock, family: u16, cmd: u8, payload: &[u8], seq: u32) -> Result<V
     m.extend_from_slice(&0u32.to_ne_bytes());
     m.extend_from_slice(&[cmd, 1, 0, 0]);
     m.extend_from_slice(payload);
-    // SAFETY: `m` is a valid buffer of `m.len()` bytes; the kernel is the peer.
-    let n = unsafe {
-        let mut sa: libc::sockaddr_nl = std::mem::zeroed();
-        sa.nl_family = libc::AF_NETLINK as u16;
-        libc::sendto(s.0, m.as_ptr().cast(), m.len(), 0, (&sa as *const libc::sockaddr_nl).cast(), size_of::<libc::sockaddr_nl>() as u32)
-    };
-    if n < 0 {
-        return Err(format!("sendto: {}", std::io::Error::last_os_error()));
-    }
+    send(s, &m)?;
     let mut out = Vec::new();
     loop {
         let mut buf = vec![0u8; 65536];

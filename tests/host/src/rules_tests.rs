@@ -227,6 +227,34 @@ fn random_rule(g: &mut Rng, id: u32) -> Rule {
     r
 }
 
+/// A random packet on the ports the random rules use, its conntrack entry
+/// (DNATed from 10.0.0.1, sometimes a reply), a hook, and whether the hook
+/// sees the entry.
+fn random_packet(g: &mut Rng) -> (Packet, CtOrig, Hook, bool) {
+    let ports = [80u16, 8080, 443, 22, 53, 9999];
+    let pkt = Packet {
+        family: Family::Ipv4,
+        proto: [6u8, 17][g.below(2) as usize],
+        saddr: Addr::V4([10, g.below(3) as u8, 1, 1]),
+        daddr: Addr::V4([172, 17, 0, 2]),
+        ip_id: 0,
+        l4: L4::Udp { sport: 1234, dport: ports[g.below(6) as usize] },
+    };
+    let ct = CtOrig {
+        state: [CtState::New, CtState::Established][g.below(2) as usize],
+        reply: g.below(4) == 0,
+        dnat: true,
+        proto: pkt.proto,
+        src: pkt.saddr,
+        dst: Addr::V4([10, 0, 0, 1]),
+        sport: 1234,
+        dport: ports[g.below(6) as usize],
+    };
+    let hook = Hook::ALL[g.below(5) as usize];
+    let with_ct = g.below(2) == 0;
+    (pkt, ct, hook, with_ct)
+}
+
 #[test]
 fn index_decides_exactly_like_a_linear_scan() {
     let mut g = Rng(0x5eed);
@@ -235,27 +263,8 @@ fn index_decides_exactly_like_a_linear_scan() {
         let n = 1 + g.below(if round % 10 == 0 { 400 } else { 30 }) as u32;
         let t = index((1..=n).map(|id| random_rule(&mut g, id)).collect());
         for _ in 0..50 {
-            let ports = [80u16, 8080, 443, 22, 53, 9999];
-            let pkt = Packet {
-                family: Family::Ipv4,
-                proto: [6u8, 17][g.below(2) as usize],
-                saddr: Addr::V4([10, g.below(3) as u8, 1, 1]),
-                daddr: Addr::V4([172, 17, 0, 2]),
-                ip_id: 0,
-                l4: L4::Udp { sport: 1234, dport: ports[g.below(6) as usize] },
-            };
-            let ct = CtOrig {
-                state: [CtState::New, CtState::Established][g.below(2) as usize],
-                reply: g.below(4) == 0,
-                dnat: true,
-                proto: pkt.proto,
-                src: pkt.saddr,
-                dst: Addr::V4([10, 0, 0, 1]),
-                sport: 1234,
-                dport: ports[g.below(6) as usize],
-            };
-            let hook = Hook::ALL[g.below(5) as usize];
-            let c = ctx(hook, &pkt, if g.below(2) == 0 { Some(&ct) } else { None });
+            let (pkt, ct, hook, with_ct) = random_packet(&mut g);
+            let c = ctx(hook, &pkt, with_ct.then_some(&ct));
             let (mut l1, mut l2) = (Vec::new(), Vec::new());
             let a = t.table().eval(&c, |p| l1.push(p));
             let b = t.table().eval_linear(&c, |p| l2.push(p));
@@ -491,27 +500,8 @@ fn layered_ruleset_decides_like_a_scan_of_the_naive_model() {
             let rest: Vec<usize> = v.order(Cursor::from_u64(o.at.to_u64())).collect();
             assert_eq!(head.len() + rest.len(), listed.len());
             for _ in 0..20 {
-                let ports = [80u16, 8080, 443, 22, 53, 9999];
-                let pkt = Packet {
-                    family: Family::Ipv4,
-                    proto: [6u8, 17][g.below(2) as usize],
-                    saddr: Addr::V4([10, g.below(3) as u8, 1, 1]),
-                    daddr: Addr::V4([172, 17, 0, 2]),
-                    ip_id: 0,
-                    l4: L4::Udp { sport: 1234, dport: ports[g.below(6) as usize] },
-                };
-                let ct = CtOrig {
-                    state: [CtState::New, CtState::Established][g.below(2) as usize],
-                    reply: g.below(4) == 0,
-                    dnat: true,
-                    proto: pkt.proto,
-                    src: pkt.saddr,
-                    dst: Addr::V4([10, 0, 0, 1]),
-                    sport: 1234,
-                    dport: ports[g.below(6) as usize],
-                };
-                let hook = Hook::ALL[g.below(5) as usize];
-                let c = ctx(hook, &pkt, if g.below(2) == 0 { Some(&ct) } else { None });
+                let (pkt, ct, hook, with_ct) = random_packet(&mut g);
+                let c = ctx(hook, &pkt, with_ct.then_some(&ct));
                 let (mut l1, mut l2, mut l3) = (Vec::new(), Vec::new(), Vec::new());
                 let a = v.eval(&c, |p| l1.push(v.rule(p).id)).map(|p| v.rule(p).id);
                 let b = v.eval_linear(&c, |p| l2.push(v.rule(p).id)).map(|p| v.rule(p).id);

@@ -279,3 +279,26 @@ docker_facts() {
 	fact "$1:ps" "$(docker ps -a --format '{{.Names}} {{.Status}} {{.Ports}}' | base64 -w0)"
 	fact "$1:proxies" "$(ps -o args | grep -E '^(/usr/sbin/)?docker-proxy ' | base64 -w0)"
 }
+
+# docker_published_setup PROXY: the published-port story's starting point,
+# shared by docker_published_port (PROXY=false) and docker_userland_proxy
+# (PROXY=true): dockfw loaded first (dmesg trace off, ports 80 and 8080
+# preselected), the engine, `web` published on 80 and `web2` on 8082, two
+# external hosts (ext 10.0.0.2 via 10.0.0.1, ok 172.16.0.2 via 172.16.0.1),
+# a server on ext:9000 for outbound checks, Docker's rules recorded as facts,
+# and one probe from ext to the published port before any rule.
+docker_published_setup() {
+	fact netns init "$(readlink /proc/self/ns/net | tr -cd 0-9)"
+	insmod $KO trace=0 trace_icmp=0 trace_ports=80,8080
+	docker_up --userland-proxy="$1"
+	docker_image
+	docker_serve web 80
+	docker_serve web2 8082
+	docker_external ext 10.0.0.1 10.0.0.2
+	docker_external ok 172.16.0.1 172.16.0.2
+	serve ext 9000 ext
+	wait_port ext 9000
+	docker_iptables iptables
+	docker_facts docker
+	probe before_rules ext connect 10.0.0.1 80
+}

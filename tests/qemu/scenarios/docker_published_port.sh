@@ -10,19 +10,7 @@
 # created by Docker after the module: their hooks come from pernet init.
 . /scenarios/lib.sh
 . /scenarios/docker.sh
-fact netns init "$(readlink /proc/self/ns/net | tr -cd 0-9)"
-insmod $KO trace=0 trace_icmp=0 trace_ports=80,8080
-docker_up --userland-proxy=false
-docker_image
-docker_serve web 80
-docker_serve web2 8082
-docker_external ext 10.0.0.1 10.0.0.2
-docker_external ok 172.16.0.1 172.16.0.2
-serve ext 9000 ext
-wait_port ext 9000
-docker_iptables iptables
-docker_facts docker
-probe before_rules ext connect 10.0.0.1 80
+docker_published_setup false
 
 # What users write first: INPUT on the host port. DNAT happened in
 # PREROUTING, so filter INPUT never sees the packet.
