@@ -35,10 +35,6 @@ pub fn attr_u8(ty: u16, v: u8) -> Attr {
     attr(ty, vec![v])
 }
 
-pub fn attr_u16(ty: u16, v: u16) -> Attr {
-    attr(ty, v.to_ne_bytes().to_vec())
-}
-
 pub fn attr_u32(ty: u16, v: u32) -> Attr {
     attr(ty, v.to_ne_bytes().to_vec())
 }
@@ -133,22 +129,44 @@ fn ifname_text(m: &IfMatch) -> String {
     s
 }
 
-/// The `DOCKFW_RA_*` attributes of a rule: the verdict, priority and hooks
-/// always, every other match only when present, the id when set.
-pub fn rule_attrs(r: &Rule) -> Vec<Attr> {
-    let mut v = vec![
-        attr_u8(DOCKFW_RA_VERDICT, verdict(r.action)),
-        attr_u32(DOCKFW_RA_PRIORITY, r.priority),
-        attr_u32(DOCKFW_RA_HOOKS, hooks_to_wire(r.hooks)),
-    ];
+/// Netlink's flag on the type of an attribute that holds attributes.
+const NLA_F_NESTED: u16 = 1 << 15;
+
+/// Appends one attribute (4-byte header, payload, padding to 4 bytes) to
+/// `out`, which stays 4-byte aligned. `restore` encodes 100 000 rules: the
+/// rules are written straight into the message bytes, not built as one
+/// object per attribute.
+fn put(out: &mut Vec<u8>, ty: u16, payload: &[u8]) {
+    out.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+    out.extend_from_slice(&ty.to_ne_bytes());
+    out.extend_from_slice(payload);
+    out.resize((out.len() + 3) & !3, 0);
+}
+
+fn put_str(out: &mut Vec<u8>, ty: u16, s: &[u8]) {
+    out.extend_from_slice(&((4 + s.len() + 1) as u16).to_ne_bytes());
+    out.extend_from_slice(&ty.to_ne_bytes());
+    out.extend_from_slice(s);
+    out.push(0);
+    out.resize((out.len() + 3) & !3, 0);
+}
+
+/// Writes the `DOCKFW_RA_*` attributes of a rule: the verdict, priority
+/// and hooks always, every other match only when present, the id when set.
+/// The one encoder of a rule: `rule_attrs`, `encode_rule` and
+/// `encode_rule_into` all go through it.
+fn write_rule_attrs(r: &Rule, out: &mut Vec<u8>) {
+    put(out, DOCKFW_RA_VERDICT, &[verdict(r.action)]);
+    put(out, DOCKFW_RA_PRIORITY, &r.priority.to_ne_bytes());
+    put(out, DOCKFW_RA_HOOKS, &hooks_to_wire(r.hooks).to_ne_bytes());
     if r.id != 0 {
-        v.push(attr_u32(DOCKFW_RA_ID, r.id));
+        put(out, DOCKFW_RA_ID, &r.id.to_ne_bytes());
     }
     if let Some(f) = r.family {
-        v.push(attr_u8(DOCKFW_RA_FAMILY, family_nfproto(f)));
+        put(out, DOCKFW_RA_FAMILY, &[family_nfproto(f)]);
     }
     if let Some(p) = r.proto {
-        v.push(attr_u8(DOCKFW_RA_PROTO, p));
+        put(out, DOCKFW_RA_PROTO, &[p]);
     }
     let prefixes = [
         (r.saddr, DOCKFW_RA_SADDR, DOCKFW_RA_SPREFIX),
@@ -162,42 +180,77 @@ pub fn rule_attrs(r: &Rule) -> Vec<Attr> {
     ];
     for (p, a, l) in prefixes {
         if let Some(p) = p {
-            v.push(attr(a, p.addr.bytes().to_vec()));
-            v.push(attr_u8(l, p.len));
+            put(out, a, p.addr.bytes());
+            put(out, l, &[p.len]);
         }
     }
     for (p, lo, hi) in ports {
         if let Some(p) = p {
-            v.push(attr_u16(lo, p.min));
-            v.push(attr_u16(hi, p.max));
+            put(out, lo, &p.min.to_ne_bytes());
+            put(out, hi, &p.max.to_ne_bytes());
         }
     }
     if let Some(m) = &r.iif {
-        v.push(attr_str(DOCKFW_RA_IIFNAME, &ifname_text(m)));
+        put_str(out, DOCKFW_RA_IIFNAME, ifname_text(m).as_bytes());
     }
     if let Some(m) = &r.oif {
-        v.push(attr_str(DOCKFW_RA_OIFNAME, &ifname_text(m)));
+        put_str(out, DOCKFW_RA_OIFNAME, ifname_text(m).as_bytes());
     }
     match r.netns {
         NetnsMatch::Any => {}
-        NetnsMatch::Host => v.push(attr(DOCKFW_RA_NETNS_HOST, Vec::new())),
-        NetnsMatch::Inum(n) => v.push(attr_u32(DOCKFW_RA_NETNS, n)),
+        NetnsMatch::Host => put(out, DOCKFW_RA_NETNS_HOST, &[]),
+        NetnsMatch::Inum(n) => put(out, DOCKFW_RA_NETNS, &n.to_ne_bytes()),
     }
     if r.ctstate != 0 {
-        v.push(attr_u32(DOCKFW_RA_CTSTATE, ct_to_wire(r.ctstate)));
+        put(out, DOCKFW_RA_CTSTATE, &ct_to_wire(r.ctstate).to_ne_bytes());
     }
     if !r.comment().is_empty() {
-        v.push(attr_str(DOCKFW_RA_COMMENT, r.comment()));
+        put_str(out, DOCKFW_RA_COMMENT, r.comment().as_bytes());
     }
     for (role, ty) in CONTAINER_ATTRS {
         if let Some(c) = r.container(role) {
-            v.push(attr_str(ty, c));
+            put_str(out, ty, c.as_bytes());
         }
     }
     if r.inactive {
-        v.push(attr(DOCKFW_RA_INACTIVE, Vec::new()));
+        put(out, DOCKFW_RA_INACTIVE, &[]);
     }
-    v
+}
+
+/// The `DOCKFW_RA_*` attributes of a rule, one object each (for callers
+/// that filter them: trace matches).
+pub fn rule_attrs(r: &Rule) -> Vec<Attr> {
+    let mut b = Vec::with_capacity(128);
+    write_rule_attrs(r, &mut b);
+    let parsed = crate::netlink::parse_attrs(&b).expect("the encoder writes well-formed attributes");
+    parsed.into_iter().map(|(ty, p)| attr(ty, p.to_vec())).collect()
+}
+
+/// Appends the whole `DOCKFW_A_RULE` nest of `r` to `out`; returns its
+/// size. Consecutive rules so written form the payload of a
+/// `DOCKFW_A_RULES` nest.
+pub fn encode_rule_into(r: &Rule, out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&(DOCKFW_A_RULE | NLA_F_NESTED).to_ne_bytes());
+    write_rule_attrs(r, out);
+    let len = out.len() - start;
+    // A rule's attributes are a few hundred bytes at most.
+    let len16 = u16::try_from(len).expect("a rule fits in one attribute");
+    out[start..start + 2].copy_from_slice(&len16.to_ne_bytes());
+    len
+}
+
+/// A nest (NLA_F_NESTED set) whose payload is already-encoded attributes.
+pub fn nest_raw(ty: u16, payload: Vec<u8>) -> Result<Attr, String> {
+    if payload.len() + 4 > usize::from(u16::MAX) {
+        return Err(format!("nested attribute of {} bytes does not fit in a netlink attribute", payload.len()));
+    }
+    Ok(NlattrBuilder::default()
+        .nla_type(AttrTypeBuilder::default().nla_type(ty).nla_nested(true).build().expect("attribute type"))
+        .nla_payload(payload)
+        .build()
+        .expect("attribute"))
 }
 
 /// Which rule attribute carries the container named in each role.
@@ -209,8 +262,10 @@ pub const CONTAINER_ATTRS: [(CtrRole, u16); 3] = [
 
 /// `DOCKFW_A_RULE` holding the rule.
 pub fn encode_rule(r: &Rule) -> Attr {
+    let mut b = Vec::with_capacity(128);
+    write_rule_attrs(r, &mut b);
     // A rule's attributes are a few hundred bytes at most.
-    nest(DOCKFW_A_RULE, &rule_attrs(r)).expect("a rule fits in one attribute")
+    nest_raw(DOCKFW_A_RULE, b).expect("a rule fits in one attribute")
 }
 
 /// A rule as the kernel reports it, with its counters.
@@ -483,6 +538,27 @@ mod tests {
             assert_eq!((e.packets, e.bytes), (0, 0));
             assert_eq!(rule_text(&e.rule, true), rule_text(&r, true));
         }
+    }
+
+    #[test]
+    fn batch_encoding_is_the_single_rule_encoding_back_to_back() {
+        let rules = [full_rule(false), full_rule(true), parse_rule(["accept"]).unwrap()];
+        let mut wire = Vec::new();
+        let mut sizes = Vec::new();
+        for r in &rules {
+            sizes.push(encode_rule_into(r, &mut wire));
+        }
+        let mut expect = Vec::new();
+        for (r, &n) in rules.iter().zip(&sizes) {
+            let (bytes, _) = wire_round_trip(&encode_rule(r));
+            assert_eq!(bytes.len(), n, "size reported for {r:?}");
+            expect.extend(bytes);
+        }
+        assert_eq!(wire, expect);
+        // Read back through neli as the payload of a DOCKFW_A_RULES nest.
+        let (_, back) = wire_round_trip(&nest_raw(DOCKFW_A_RULES, wire).unwrap());
+        let got: Vec<Rule> = back.get_attr_handle::<u16>().unwrap().iter().map(|a| decode_rule(a).unwrap().rule).collect();
+        assert_eq!(got, rules);
     }
 
     #[test]

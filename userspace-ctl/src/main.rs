@@ -38,7 +38,7 @@ mod uapi_parse;
 use clap::{Parser, Subcommand, ValueEnum};
 use codec::{attr_u32, attr_u8, decode_rule, encode_rule, nest, rule_attrs, rule_text, Attr, JsonRule, RuleEntry};
 use netlink::{find, Conn, NlError};
-use neli::{attr::Attribute, Size};
+use neli::attr::Attribute;
 use rule_syntax::{parse_rule, SyntaxError};
 use rules::Rule;
 use std::io::{Read, Write};
@@ -682,8 +682,15 @@ pub(crate) fn replace_rules(
     rule_name: &dyn Fn(usize) -> String,
 ) -> Result<(), ReplaceError> {
     let what = "replace ruleset";
-    let encoded: Vec<Attr> = rules.iter().map(encode_rule).collect();
-    let sizes: Vec<usize> = encoded.iter().map(|a| a.padded_size()).collect();
+    // All rules encoded once into one buffer; `at[i]..at[i + 1]` is rule i.
+    let mut wire = Vec::with_capacity(rules.len() * 64);
+    let mut at = Vec::with_capacity(rules.len() + 1);
+    at.push(0);
+    for r in rules {
+        codec::encode_rule_into(r, &mut wire);
+        at.push(wire.len());
+    }
+    let sizes: Vec<usize> = at.windows(2).map(|w| w[1] - w[0]).collect();
     let classify = |what: &str, e: NlError| match e {
         NlError::Kernel { errno: libc::EAGAIN, .. } if generation.is_some() => ReplaceError::Stale(nl_fail(what, e)),
         e => ReplaceError::Fail(nl_fail(what, e)),
@@ -695,7 +702,7 @@ pub(crate) fn replace_rules(
     conn.request(DOCKFW_CMD_REPLACE, begin, false).map_err(|e| classify(what, e))?;
     let result = (|| {
         for b in batches(&sizes) {
-            let body = nest(DOCKFW_A_RULES, &encoded[b.clone()])
+            let body = codec::nest_raw(DOCKFW_A_RULES, wire[at[b.start]..at[b.end]].to_vec())
                 .map_err(|e| ReplaceError::Fail(fail(EXIT_IO, format!("{what}: {e}"))))?;
             if let Err(e) = conn.request(DOCKFW_CMD_REPLACE, vec![phase(DOCKFW_REPLACE_APPEND), body], false) {
                 let at = match &e {
