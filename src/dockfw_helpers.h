@@ -13,6 +13,8 @@
 struct sk_buff;
 struct net;
 struct net_device;
+struct genl_info;
+struct genl_family;
 
 /* Called once from module init, before any hook is registered. */
 void dockfw_helpers_init(void);
@@ -82,8 +84,6 @@ int dockfw_netlink_release_portid(unsigned long event, void *ptr, u32 *portid);
 
 
 /* --- generic netlink (dockfw_nl.c) -------------------------------------- */
-struct genl_info;
-struct genl_family;
 struct nlattr;
 struct nla_policy;
 struct netlink_callback;

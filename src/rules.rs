@@ -286,7 +286,9 @@ impl Rule {
         // is kept as its 12-digit short form, which the engine resolves the
         // same way (`docker ps` shows ids so).
         let name = match name.split_once('@') {
-            None if name.len() == 64 && name.bytes().all(|c| c.is_ascii_hexdigit()) => &name[..12],
+            // `get`, not indexing: no panic path (6.12's objtool does not know
+            // `str::slice_error_fail` never returns and warns on the fall-through).
+            None if name.len() == 64 && name.bytes().all(|c| c.is_ascii_hexdigit()) => name.get(..12).unwrap_or(name),
             _ => name,
         };
         self.containers[role as usize] = CtrName::new(name).ok_or(
