@@ -104,7 +104,7 @@ fn change<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KVV
     update(st, |old, out: &mut R| {
         let rules = f(old, out)?;
         let next_id = rules.iter().map(|r| r.id.saturating_add(1)).max().unwrap_or(1).max(old.next_id);
-        old.next(&rules, next_id)
+        old.next(rules, next_id)
     })
 }
 
@@ -131,7 +131,8 @@ fn rule_add(st: &State, req: &Request<'_>) -> Result {
     if a.has(RA_ID) {
         return req.fail(EINVAL, "rule ids are assigned by the kernel on add");
     }
-    let mut rule = rule_from_attrs(&a, req)?;
+    let mut rule = Rule::default();
+    rule_from_attrs(&a, req, &mut rule)?;
     let id = update(st, |old, id: &mut u32| {
         if old.next_id == u32::MAX || old.len() >= MAX_RULES {
             return Err(ENOSPC);
@@ -235,21 +236,32 @@ fn replace(st: &State, req: &Request<'_>) -> Result {
         }
         REPLACE_APPEND => {
             let list = need(req, A_RULES, "APPEND needs DOCKFW_A_RULES")?;
-            // Parse the whole batch first: a bad rule rejects the batch and
-            // leaves the staged set as it was.
-            let mut batch = KVec::new();
-            for nla in list.nested_iter() {
-                let mut tb = RuleTable::new();
-                let a = tb.parse(nla, req)?;
-                let mut r = rule_from_attrs(&a, req)?;
-                r.id = a.get(RA_ID).and_then(|x| x.u32()).unwrap_or(0);
-                batch.push(r, GFP_KERNEL)?;
-            }
-            if staging.rules.len() + batch.len() > MAX_RULES {
+            let n = list.nested_iter().count();
+            if staging.rules.len() + n > MAX_RULES {
                 return req.fail(ENOSPC, "staged ruleset too large");
             }
-            staging.rules.extend_from_slice(&batch, GFP_KERNEL)?;
-            Ok(())
+            staging.rules.reserve(n, GFP_KERNEL)?;
+            // Each rule is parsed in place, in its slot of the staged set:
+            // a restore stages 100 000 rules, and every copy of a rule
+            // counts. A bad rule rejects the whole batch: the staged set is
+            // cut back to what it was before it.
+            let before = staging.rules.len();
+            let r = (|| {
+                for nla in list.nested_iter() {
+                    let mut tb = RuleTable::new();
+                    let a = tb.parse(nla, req)?;
+                    staging.rules.push(Rule::default(), GFP_KERNEL)?;
+                    let last = staging.rules.len() - 1;
+                    let slot = &mut staging.rules[last];
+                    rule_from_attrs(&a, req, slot)?;
+                    slot.id = a.get(RA_ID).and_then(|x| x.u32()).unwrap_or(0);
+                }
+                Ok(())
+            })();
+            if r.is_err() {
+                crate::kernel_ext::vec::truncate(&mut staging.rules, before);
+            }
+            r
         }
         REPLACE_COMMIT => {
             let staged = core::mem::replace(&mut staging.rules, KVVec::new());
@@ -350,7 +362,9 @@ fn trace_set(st: &State, req: &Request<'_>) -> Result {
             if [RA_SRC_CONTAINER, RA_DST_CONTAINER, RA_NETNS_CONTAINER, RA_INACTIVE].iter().any(|&t| a.has(t)) {
                 return req.fail(EINVAL, "a trace filter takes addresses, not container names (resolve them first)");
             }
-            Some(match_from_attrs(&a, req)?)
+            let mut m = Rule::default();
+            match_from_attrs(&a, req, &mut m)?;
+            Some(m)
         }
     };
     let owner = req.portid();
@@ -479,19 +493,20 @@ fn ifmatch(a: &Attrs<'_>, req: &Request<'_>, ty: u32) -> Result<Option<IfMatch>>
     }
 }
 
-fn rule_from_attrs(a: &Attrs<'_>, req: &Request<'_>) -> Result<Rule> {
-    let action = match a.get(RA_VERDICT).and_then(|x| x.u8()) {
+/// Fills `r` (a default rule) from the attributes: written in place, not
+/// returned, so that a rule is not copied on its way to the staged set.
+fn rule_from_attrs(a: &Attrs<'_>, req: &Request<'_>, r: &mut Rule) -> Result {
+    r.action = match a.get(RA_VERDICT).and_then(|x| x.u8()) {
         Some(VERDICT_ACCEPT) => Action::Accept,
         Some(VERDICT_DROP) => Action::Drop,
         Some(VERDICT_LOG) => Action::Log,
         _ => return req.fail(EINVAL, "rule needs a verdict (DOCKFW_RA_VERDICT)"),
     };
-    Ok(Rule { action, ..match_from_attrs(a, req)? })
+    match_from_attrs(a, req, r)
 }
 
-/// The match part of a rule (everything but the verdict).
-fn match_from_attrs(a: &Attrs<'_>, req: &Request<'_>) -> Result<Rule> {
-    let mut r = Rule::default();
+/// The match part of a rule (everything but the verdict), into `r`.
+fn match_from_attrs(a: &Attrs<'_>, req: &Request<'_>, r: &mut Rule) -> Result {
     if let Some(p) = a.get(RA_PRIORITY).and_then(|x| x.u32()) {
         r.priority = p;
     }
@@ -538,7 +553,7 @@ fn match_from_attrs(a: &Attrs<'_>, req: &Request<'_>) -> Result<Rule> {
     if let Err(m) = r.validate() {
         return req.fail(EINVAL, m);
     }
-    Ok(r)
+    Ok(())
 }
 
 fn put_prefix(m: &mut Message, p: &Option<Prefix>, addr: u32, len: u32) -> Result {

@@ -157,14 +157,22 @@ impl Layer {
 
     /// Sorts `rules` (any order, unique ids) into evaluation order and
     /// indexes them; `counter(rule)` gives each rule its counters.
-    fn build(rules: &[Rule], mut counter: impl FnMut(&Rule) -> Result<Counters>) -> Result<Layer> {
+    fn build(rules: KVVec<Rule>, mut counter: impl FnMut(&Rule) -> Result<Counters>) -> Result<Layer> {
         let mut order: KVVec<(u32, u32, u32)> = KVVec::with_capacity(rules.len(), GFP_KERNEL)?;
         for (i, r) in rules.iter().enumerate() {
             order.push((r.priority, r.id, i as u32), GFP_KERNEL)?;
         }
         order.sort_unstable();
-        let mut sorted = KVVec::with_capacity(rules.len(), GFP_KERNEL)?;
         let mut counters = KVVec::with_capacity(rules.len(), GFP_KERNEL)?;
+        // A saved ruleset restores in evaluation order already: then the
+        // staged vector becomes the layer as it is, without a copy.
+        if order.iter().enumerate().all(|(p, &(_, _, i))| i as usize == p) {
+            for r in rules.iter() {
+                counters.push(counter(r)?, GFP_KERNEL)?;
+            }
+            return Layer::build_sorted(rules, counters);
+        }
+        let mut sorted = KVVec::with_capacity(rules.len(), GFP_KERNEL)?;
         for &(_, _, i) in order.iter() {
             let r = &rules[i as usize];
             sorted.push(*r, GFP_KERNEL)?;
@@ -287,7 +295,7 @@ impl Ruleset {
     /// Builds the next generation from `rules` (ids already assigned and
     /// unique), sorted into evaluation order and indexed as one base.
     /// Counters of ids that exist in `self` carry over.
-    pub(crate) fn next(&self, rules: &[Rule], next_id: u32) -> Result<KBox<Ruleset>> {
+    pub(crate) fn next(&self, rules: KVVec<Rule>, next_id: u32) -> Result<KBox<Ruleset>> {
         if rules.len() > MAX_RULES {
             return Err(ENOSPC);
         }
@@ -351,7 +359,7 @@ impl Ruleset {
         rules.extend_from_slice(&self.delta.rules, GFP_KERNEL)?;
         rules.push(rule, GFP_KERNEL)?;
         let mut new = Some(counters);
-        let delta = Layer::build(&rules, |r| match self.delta.position(r.id) {
+        let delta = Layer::build(rules, |r| match self.delta.position(r.id) {
             Some(q) => Ok(self.delta.counters[q].clone()),
             None => new.take().ok_or(EINVAL),
         })?;

@@ -2,7 +2,8 @@
 //! The one thin layer of `unsafe` in dockfw: safe wrappers over the raw
 //! bindings that the 6.12 `kernel` crate does not provide (netfilter hook
 //! registration through pernet operations, sk_buff header access, network
-//! devices and namespaces, an RCU-protected pointer, module parameters).
+//! devices and namespaces, an RCU-protected pointer, module parameters,
+//! shortening a vector).
 //! They are shaped like the in-tree `rust/kernel/` abstractions:
 //! `#[repr(transparent)]` wrappers around `Opaque<T>`, RAII registrations that
 //! unregister on drop, and `# Invariants` on pointer-backed types. The raw
@@ -18,6 +19,7 @@ pub(crate) mod params;
 pub(crate) mod rcu;
 pub(crate) mod skb;
 pub(crate) mod uapi;
+pub(crate) mod vec;
 
 /// One-time initialisation of the C helpers (rate-limit state from the
 /// module parameters). Must run before any hook is registered.

@@ -588,6 +588,14 @@ def filter_bad_input(g):
     rc, _, err = ctl(g, "restore_bad")
     expect(rc == 2 and "/tmp/badfile:2:" in err, f"bad restore file: rc {rc}, {err!r}")
     expect_ok(g, "still_filtering", "c1")
+    seq = g.fact("replace_seq").strip("|").split("|")
+    expect(len(seq) == 5 and seq[:2] == ["NLOK", "NLOK"] and seq[3:] == ["NLOK", "NLOK"]
+           and seq[2].startswith("NLERR 22 port range minimum above maximum"),
+           f"one-socket replace with a bad middle batch: {seq}")
+    saved = [l for l in g.fact("saved_seq").strip("|").split("|") if l]
+    ports = sorted(re.search(r"dport (\d+)", l).group(1) for l in saved)
+    expect(ports == ["1", "3"] and all(re.fullmatch(r"id \d+ udp dport \d+ accept", l) for l in saved),
+           f"the commit after a refused batch published {saved}, want the udp dport 1 and 3 rules")
 
 
 CHECKS = {

@@ -659,8 +659,7 @@ fn rule_at_offset(sizes: &[usize], batch: std::ops::Range<usize>, offset: u32) -
 /// Loads `rules` atomically: BEGIN, APPEND batches, COMMIT on one socket;
 /// ABORT (best effort) if anything fails.
 fn replace(conn: &Conn, rules: &[ruleset::LineRule], source: &str) -> Result<(), Fail> {
-    let set: Vec<Rule> = rules.iter().map(|l| l.rule).collect();
-    replace_rules(conn, &set, None, &|i| format!("{source}:{}", rules[i].line)).map_err(|e| match e {
+    replace_rules(conn, rules.iter().map(|l| &l.rule), None, &|i| format!("{source}:{}", rules[i].line)).map_err(|e| match e {
         ReplaceError::Stale(f) | ReplaceError::Fail(f) => f,
     })
 }
@@ -675,9 +674,9 @@ pub(crate) enum ReplaceError {
 /// The replace itself. With `generation`, BEGIN carries it and COMMIT
 /// fails (EAGAIN, `ReplaceError::Stale`) if the ruleset moved on since:
 /// `watch`'s read-modify-write. `rule_name(i)` names rule `i` in errors.
-pub(crate) fn replace_rules(
+pub(crate) fn replace_rules<'a>(
     conn: &Conn,
-    rules: &[Rule],
+    rules: impl ExactSizeIterator<Item = &'a Rule>,
     generation: Option<u32>,
     rule_name: &dyn Fn(usize) -> String,
 ) -> Result<(), ReplaceError> {
@@ -862,7 +861,7 @@ fn run(cmd: Cmd) -> Result<(), Fail> {
                 .map_err(|e| fail(EXIT_USAGE, format!("{name}:{}:{}: {}", e.line, e.col, e.msg)))?;
             // Every container is resolved before anything is sent.
             let look = lookup(rules.iter().map(|l| &l.rule), "replace ruleset")?;
-            for l in &mut rules {
+            for l in rules.iter_mut().filter(|l| !resolve::names(&l.rule).is_empty()) {
                 l.rule = resolve_strict(l.rule, &look, &format!("replace ruleset: {name}:{}", l.line), true)?;
             }
             let conn = open("replace ruleset")?;

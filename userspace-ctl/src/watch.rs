@@ -135,7 +135,7 @@ impl Kernel for NlKernel {
     }
 
     fn replace(&mut self, generation: u32, rules: &[Rule]) -> Result<(), ReplaceError> {
-        crate::replace_rules(&self.conn, rules, Some(generation), &|i| format!("rule {}", rules[i].id))
+        crate::replace_rules(&self.conn, rules.iter(), Some(generation), &|i| format!("rule {}", rules[i].id))
     }
 }
 

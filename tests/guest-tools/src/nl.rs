@@ -203,29 +203,40 @@ pub(crate) fn family_id(s: &Sock, name: &str) -> Result<u16, String> {
     Err("no family id in reply".into())
 }
 
+/// `dfwprobe nl CMD [ATTR...] [--- CMD [ATTR...]]...`: each request in turn
+/// on one socket (a REPLACE's BEGIN, APPENDs and COMMIT must share their
+/// socket), one result line per request: NLOK, NLERR errno msg, NLFAIL.
 pub fn run(args: &[String]) -> i32 {
-    let mut it = args.iter();
-    let Some(cmd) = it.next().and_then(|c| c.parse::<u8>().ok()) else {
-        eprintln!("usage: dfwprobe nl CMD [ATTR...]");
-        return 64;
-    };
-    let payload = match attrs(&mut it) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("dfwprobe nl: {e}");
+    let mut reqs = Vec::new();
+    for part in args.split(|a| a == "---") {
+        let mut it = part.iter();
+        let Some(cmd) = it.next().and_then(|c| c.parse::<u8>().ok()) else {
+            eprintln!("usage: dfwprobe nl CMD [ATTR...] [--- CMD [ATTR...]]...");
             return 64;
+        };
+        match attrs(&mut it) {
+            Ok(p) => reqs.push((cmd, p)),
+            Err(e) => {
+                eprintln!("dfwprobe nl: {e}");
+                return 64;
+            }
+        }
+    }
+    let s = match open().and_then(|s| family_id(&s, "dockfw").map(|f| (s, f))) {
+        Ok(x) => x,
+        Err(e) => {
+            println!("NLFAIL {e}");
+            return 0;
         }
     };
-    let r = open().and_then(|s| {
-        let fam = family_id(&s, "dockfw")?;
-        request(&s, fam, cmd, &payload, 2)
-    });
-    match r {
-        Ok(bufs) => match parse_reply(bufs.last().expect("at least the ack")) {
-            (_, Some(0), _, _) | (_, None, _, _) => println!("NLOK"),
-            (_, Some(e), msg, _) => println!("NLERR {} {}", -e, msg),
-        },
-        Err(e) => println!("NLFAIL {e}"),
+    for (cmd, payload) in reqs {
+        match request(&s.0, s.1, cmd, &payload, 2) {
+            Ok(bufs) => match parse_reply(bufs.last().expect("at least the ack")) {
+                (_, Some(0), _, _) | (_, None, _, _) => println!("NLOK"),
+                (_, Some(e), msg, _) => println!("NLERR {} {}", -e, msg),
+            },
+            Err(e) => println!("NLFAIL {e}"),
+        }
     }
     0
 }

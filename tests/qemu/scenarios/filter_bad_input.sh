@@ -53,8 +53,8 @@ nl unknown_cmd          50
 fact "nl:nobody_stats" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_STATS_GET)"
 fact "nl:nobody_add" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_RULE_ADD nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_DROP ])"
 fact "nl:nobody_flush" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_FLUSH)"
-# A replace whose batch holds one bad rule: the staged set and the live set
-# are both untouched, and a later commit publishes only the good batch.
+# A replace batch with a rule the policy refuses, sent on a socket of its
+# own: refused, and the live set is untouched.
 nl replace_begin        $CMD_REPLACE u8:$A_PHASE=$REPLACE_BEGIN
 nl replace_bad_batch    $CMD_REPLACE u8:$A_PHASE=$REPLACE_APPEND nest:$A_RULES[ nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_ACCEPT ] nest:$A_RULE[ u8:$RA_VERDICT=9 ] ]
 dockfwctl save > /tmp/mid
@@ -72,3 +72,13 @@ dockfwctl save > /tmp/after
 fact unchanged "$(cmp -s /tmp/before /tmp/after && echo yes || echo no)"
 fact saved_after "$(tr '\n' '|' < /tmp/after)"
 probe still_filtering ext connect 10.0.0.1 8081
+# One socket, one replace (BEGIN, three APPENDs, COMMIT): the middle batch
+# goes bad after its first rule (port range 5-1: past the policy, caught by
+# the kernel's own checks while the batch is being staged). That batch is
+# refused whole, the batches around it stay staged, and COMMIT publishes
+# exactly them.
+app() { printf -- '--- %s u8:%s=%s nest:%s[ ' $CMD_REPLACE $A_PHASE $REPLACE_APPEND $A_RULES; for p in "$@"; do
+	printf 'nest:%s[ u8:%s=%s u8:%s=17 u16:%s=%s u16:%s=%s ] ' $A_RULE $RA_VERDICT $VERDICT_ACCEPT $RA_PROTO $RA_DPORT_MIN ${p%-*} $RA_DPORT_MAX ${p#*-}; done; printf '] '; }
+fact replace_seq "$(dfwprobe nl $CMD_REPLACE u8:$A_PHASE=$REPLACE_BEGIN $(app 1-1) $(app 2-2 5-1) $(app 3-3) --- $CMD_REPLACE u8:$A_PHASE=$REPLACE_COMMIT | tr '\n' '|')"
+dockfwctl save > /tmp/seq
+fact saved_seq "$(grep -v '^#' /tmp/seq | tr '\n' '|')"
