@@ -5,6 +5,7 @@
 # computes medians, ratios and the report. Asserts nothing about timings.
 . /scenarios/lib.sh
 . /scenarios/bench.conf
+. /scenarios/uapi.sh
 
 # Docker-like topology; bridge-nf-call-iptables=1 as dockerd sets it, so
 # that c1 -> c2 crosses the host's FORWARD (and DOCKER-USER) too.
@@ -200,8 +201,25 @@ for n in $FWD_SIZES; do
 done
 dockfwctl flush
 
-# The trace stream: a session whose filter the traffic does not match, and
-# one that receives every event of the traffic.
+# Trace on with no listener: trace filters matching every packet of the
+# test traffic (UDP and TCP), installed by a socket that does not listen on
+# the trace group. The hooks see the filters, find nobody listening and
+# return Accept before parsing the packet.
+dfwprobe nl $CMD_TRACE_SET nest:$A_MATCH[ u8:$RA_PROTO=17 ] --- $CMD_TRACE_SET nest:$A_MATCH[ u8:$RA_PROTO=6 ] --hold > /tmp/nolistener.out &
+nl_pid=$!
+i=0
+until [ "$(grep -c NLOK /tmp/nolistener.out)" = 2 ]; do
+	i=$((i + 1)); [ $i -lt 200 ] || { echo "trace filters not installed: $(cat /tmp/nolistener.out)"; exit 1; }
+	sleep 0.05
+done
+echo "BENCH stats-nolistener $(dockfwctl stats --json | tr -d ' \n')"
+measure trace-nolistener
+cost trace-nolistener
+kill $nl_pid
+wait $nl_pid 2> /dev/null || true
+
+# The trace stream with a listener: a session whose filter the traffic does
+# not match, and one that receives every event of the traffic.
 run_trace tr-nomatch --json udp dport 5353
 measure trace-nomatch
 cost trace-nomatch

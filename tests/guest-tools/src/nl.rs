@@ -203,10 +203,16 @@ pub(crate) fn family_id(s: &Sock, name: &str) -> Result<u16, String> {
     Err("no family id in reply".into())
 }
 
-/// `dfwprobe nl CMD [ATTR...] [--- CMD [ATTR...]]...`: each request in turn
-/// on one socket (a REPLACE's BEGIN, APPENDs and COMMIT must share their
-/// socket), one result line per request: NLOK, NLERR errno msg, NLFAIL.
+/// `dfwprobe nl CMD [ATTR...] [--- CMD [ATTR...]]... [--hold]`: each request
+/// in turn on one socket (a REPLACE's BEGIN, APPENDs and COMMIT must share
+/// their socket), one result line per request: NLOK, NLERR errno msg,
+/// NLFAIL. `--hold` keeps the socket open (and so whatever the kernel ties
+/// to it: trace filters) until the process is killed.
 pub fn run(args: &[String]) -> i32 {
+    let (args, hold) = match args.split_last() {
+        Some((last, rest)) if last == "--hold" => (rest, true),
+        _ => (args, false),
+    };
     let mut reqs = Vec::new();
     for part in args.split(|a| a == "---") {
         let mut it = part.iter();
@@ -236,6 +242,13 @@ pub fn run(args: &[String]) -> i32 {
                 (_, Some(e), msg, _) => println!("NLERR {} {}", -e, msg),
             },
             Err(e) => println!("NLFAIL {e}"),
+        }
+    }
+    if hold {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        loop {
+            std::thread::park();
         }
     }
     0
