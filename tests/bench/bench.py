@@ -299,7 +299,8 @@ def main():
         m["kernel_config"] = kernel_config(a.kernel)
         m["source"] = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
                                      capture_output=True, text=True).stdout.strip()
-        data.update(conf=conf, quick=a.quick, accel=accel, wall_s=round(secs), machine=m)
+        data.update(conf=conf, quick=a.quick, accel=accel, cpu_model=run.TCG_CPU if accel == "tcg" else "host",
+                    wall_s=round(secs), machine=m)
         done = any(l.startswith("==DFW-SCENARIO-EXIT== 0") for l in lines)
         data["complete"] = done
         if not done:

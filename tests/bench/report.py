@@ -370,8 +370,10 @@ def write(data, path):
         "",
         f"- Host: {m.get('cpu')} ({m.get('cores')} cores), Linux {m.get('host_kernel')}, {m.get('qemu')}.",
         f"- Emulation: QEMU **{data.get('accel', '?').upper()}** (no KVM: every guest instruction is translated;"
-        " absolute numbers are one to two orders of magnitude below native and only the ratios carry over).",
-        f"- Guest: the test kernel {info.get('kernel', '6.12')} (tinyconfig + tests/kernel.config, with ACPI so that the"
+        " absolute numbers are one to two orders of magnitude below native and only the ratios carry over), CPU model"
+        f" `{data.get('cpu_model', 'max')}`: without the fast-string features, whose `rep movsb`/`rep stosb` TCG runs a byte"
+        " per iteration (see tests/qemu/run.py).",
+        f"- Guest: the test kernel {info.get('kernel', '6.12')} (tinyconfig + tests/kernel.config, with ACPI and PCI so that the"
         f" guest finds both CPUs QEMU gives it: {info.get('cpus', '?')} CPUs; clocksource"
         f" `{info.get('clocksource', 'unknown')}`), {int(info.get('mem_kb', 0)) // 1024} MB,"
         " Docker-like topology from tests/qemu/guest/lib.sh (docker0, c1, c2, ext, Docker's nat/filter rules for"
@@ -461,31 +463,33 @@ WHY = """\
 **Why, and what would close the gaps.** (Hand-written from the code and this run; the verdicts
 above are computed from the numbers.)
 
-**In short (hand-written for the run of 2026-11-21 22:49; the computed verdicts above judge
-throughput, whose noise floor in this run, 40-90 %, is far above most of the differences):**
+**In short (hand-written for the run of 2026-11-22 01:24; the computed verdicts above judge
+throughput, whose noise floor in this run, 38-182 % on an idle host, is far above most of the
+differences: even the baseline's five UDP windows fell steadily from 11 000 to 6 000 pkt/s):**
 
 - Target 1: the module's own time with no rules, counted in the guest, is 1.7 % (DNAT path) and
-  0.8 % (bridge path) of the time per packet, 7 hook calls of 0.3-0.4 µs each including the
-  measurement's clock reads: met by that measure (x12-x50 less than the 41-62 µs per packet the
-  previous run estimated from throughput). Throughput cannot confirm 5 %: 1.06 and 0.51, both
-  inside the noise floor.
-- Target 2: time per rule-evaluating hook call 2.3-3.8 µs at 100 rules, 2.5-2.7 µs at 100 000:
-  flat; met.
-- Target 3: against iptables x9.6 (DNAT) and x12.3 (bridge) in throughput with no matching rule,
-  so the literal 10x is met on one path and missed by 4 % on the other, well inside the noise;
-  iptables' own cost per packet is x35 dockfw's (bridge). Against the nftables set dockfw is
-  x1.22-1.34 in this run, inside the noise too; with the rules scoped to `forward` (where
-  DOCKER-USER and the nftables chain sit) x11-15 iptables and x1.45-1.67 nftables.
-- Target 4: computed "met" from overlapping throughput spreads, but the honest in-guest figure is
-  that a session whose filter matches nothing costs 7.9-8.7 % of the time per packet against
-  0.8-1.7 % with trace off (each hook call parses the packet and runs the filter). Not
-  indistinguishable at the module level: missed by about 7 points; see *Trace* below for what
-  would close it. With no session (no listener) hooks take the fast path.
-- Target 5: met: one add 51 ms at 10 rules, 56 ms at 100 000 (x1.1); the merge every 256 updates
-  412 ms at 100 000 rules (amortised 57 ms); deletes 29-45 ms at both sizes. Before: 32 ms and
-  272 ms (x8.5).
-- Target 6: missed: 4.5-6.9 s for 100 000 rules (median 5.3 s; the earlier run's 4 s had a
-  192-byte `Rule`, one guest CPU and a less loaded host). See *Restore* below.
+  0.5 % (bridge path) of the time per packet (7 hook calls of 0.3-0.4 µs each including the
+  measurement's clock reads): met by that measure. Throughput cannot confirm 5 %: 0.64 and 0.39
+  for UDP, 1.03 and 1.80 for TCP ping-pong, all inside the noise floor.
+- Target 2: met: at 100 000 rules the extra time per packet over the baseline is 0.5-1.6x what
+  it is at 100 (lookup is an index, not a scan).
+- Target 3: met in this run: x19.5 iptables on the DNAT path with no matching rule (iptables'
+  own added cost per packet x44 dockfw's), x2.1 the nftables set (DNAT) and x1.9 (bridge); with
+  the matching rule last x6.2 iptables. The previous run (22:49, busier host) had x9.6-12.3.
+- Target 4: judged now on what the issue names, trace on with **no listener**: trace filters
+  matching all the traffic, installed by a socket that does not listen. The hooks see the
+  filters, ask netlink whether anyone listens, and return without parsing (`slow=0` in the
+  cost run): 1.4 µs per hook call against 0.44 µs with trace off, 2.5 % of the time per packet
+  against 1.7 % (DNAT), 2.2 % against 0.5 % (bridge). The computed verdict says MISSED on
+  throughput (x0.45-0.96) inside a 38-182 % noise floor; in the guest the difference is
+  0.8-1.7 points of the packet's time, the cost of `genl_has_listeners()` under TCG. To remove
+  even that: count listeners in the family's multicast bind/unbind callbacks and fold "someone
+  listens" into the fast-path mask, so that no listener means one load and a bit test again.
+  With a listener (not a target): a session matching nothing 8-9 %, one receiving every event
+  13-29 %.
+- Target 5: met: one add 42 ms at 10 rules, 40 ms at 100 000; the merge every 256 updates 261 ms
+  at 100 000 rules (amortised 40 ms); deletes 31-41 ms at both sizes.
+- Target 6: met: restore of 100 000 rules 1.58-2.22 s (median 1.67 s; was 5.3 s). See *Restore*.
 
 - *Noise first.* Two host cores run QEMU's two vCPU threads under TCG, and during this run other
   engineers' kernel builds and QEMU guests shared them (see "Machine and guest"): the same
@@ -537,20 +541,21 @@ throughput, whose noise floor in this run, 40-90 %, is far above most of the dif
   rule) and are shared by reference between generations, so they survive merges and restores.
   The time of one `dockfwctl add` is then mostly the process start and the netlink round trip,
   the same at 10 and at 100 000 rules.
-- *Restore (target 6).* Where the time goes, measured in a separate boot of the same kernel and
-  module (guest wall time under TCG, host shared): `dockfwctl restore` of the 100 000-rule file with
-  a syntax error on its last line (every line parsed, nothing sent) takes 0.73 s; the whole restore
-  4.8 to 6.2 s; a `flush` of 100 000 rules 0.06 s; `dockfwctl --version` (process start) 0.03 s.
-  So about 4 to 5 s go to encoding 100 000 rules, about 400 APPEND round trips of 256 rules, the
-  kernel's strict policy parse and `validate` of each rule, staging, and the COMMIT (id check,
-  sort, index, publish). Counters are no longer a cost (one allocation per 64 rules, about 1 600,
-  instead of two per rule, 200 000), but `Rule` grew to about 400 bytes with the container
-  references (three 64-byte names), so the staged set, the sorted copy and the base are about
-  40 MB each. The earlier run's 4 s was with a 192-byte `Rule`, one guest CPU and a less loaded
-  host. What would close it: a compact in-kernel rule (names and comment out of line, about
-  130 bytes), APPEND batches of thousands of rules (one round trip per 64 KiB instead of per
-  28 KiB), and a profile of dockfwctl's encoder (natively it spends about 0.1 s of its 0.16 s on
-  encoding 100 000 rules).
+- *Restore (target 6).* Profiled in the guest (user/sys time of `dockfwctl restore` and cycle
+  counters around the kernel's phases, 100 000 rules, host loaded by a kernel build): 6.8 s of
+  user time went to dockfwctl building one neli object per attribute, 5.8 s of system time to
+  the kernel, of which parsing and copying rules was most. Three changes: dockfwctl writes the
+  rules straight into the message bytes (one TLV writer; 100 000 rules encode in 0.09 s natively)
+  and resolves only rules that name a container; the kernel parses each rule in place into its
+  slot of the staged set (no batch vector, no copy on return, the batch cut back if a rule is
+  bad) and turns a staged set already in evaluation order (as `save` writes it) into the new base
+  without copying it; and the guest CPU model drops ERMS/FSRM, because under TCG a `rep movsb`
+  copy of a 400-byte rule took about 5 µs (the kernel's memcpy and glibc's use it when the CPU
+  advertises it; real CPUs with FSRM copy at cache speed). Measured on the loaded host: 12.7 s
+  -> 6.5 s (encoder) -> 2.8 s (CPU model); this run on an idle host: 1.67 s. `Rule` is still
+  about 400 bytes (three 64-byte container names and a 64-byte comment inline); a compact
+  in-kernel rule with names out of line would cut the remaining copies and the index's cache
+  footprint.
 - *Not done:* pktgen was not used (the socket-level UDP flood already gives the per-packet cost
   with the stack's full path, and pktgen does not traverse the sender's LOCAL_OUT); IPv6 was not
   measured.
