@@ -482,9 +482,12 @@ differences: even the baseline's five UDP windows fell steadily from 11 000 to 6
   cost run): 1.4 µs per hook call against 0.44 µs with trace off, 2.5 % of the time per packet
   against 1.7 % (DNAT), 2.2 % against 0.5 % (bridge). The computed verdict says MISSED on
   throughput (x0.45-0.96) inside a 38-182 % noise floor; in the guest the difference is
-  0.8-1.7 points of the packet's time, the cost of `genl_has_listeners()` under TCG. To remove
-  even that: count listeners in the family's multicast bind/unbind callbacks and fold "someone
-  listens" into the fast-path mask, so that no listener means one load and a bit test again.
+  0.8-1.7 points of the packet's time: `genl_has_listeners()` (an RCU read of netlink's
+  listener bitmap and a bit test, a few ns natively) and the `hook_cost` clock reads around it,
+  under TCG. Folding "someone listens" into the fast-path mask would need a listener count, and
+  the family's bind/unbind callbacks cannot keep one: netlink calls unbind for a
+  DROP_MEMBERSHIP of a group the socket never joined (unprivileged), so a count could reach
+  zero while a session listens and silently stop its events. Not done for that reason.
   With a listener (not a target): a session matching nothing 8-9 %, one receiving every event
   13-29 %.
 - Target 5: met: one add 42 ms at 10 rules, 40 ms at 100 000; the merge every 256 updates 261 ms
