@@ -45,11 +45,12 @@ expand_fragment() {
   done < "$1"
 }
 mkdir -p "$CACHE" build
-# One build at a time per cache: `make module` from a second shell while a
-# tree is being built would otherwise see it unfinished, delete it and
+# One build at a time per fragment: `make module` from a second shell while
+# a tree is being built would otherwise see it unfinished, delete it and
 # start over under the first build's feet. The second caller waits here,
-# then finds the tree done.
-exec 9>"$CACHE/.build.lock"
+# then finds the tree done. Trees of other fragments are never touched by
+# this build (see the pruning at the end), so their builds need not wait.
+exec 9>"$CACHE/.build-$FRAGNAME.lock"
 if ! flock -n 9; then
   echo "build-kernel: another build is running in $CACHE; waiting for it" >&2
   flock 9
