@@ -411,7 +411,9 @@ def write(data, path):
         " `iptables-restore --noflush`. nftables: `table inet bench`, a set of `inet_proto . inet_service` with the"
         " same N (protocol, port) pairs and one rule `meta l4proto . th dport @ports accept` in a forward chain at"
         " priority -1 (just before filter FORWARD); a set has no order, so only 'match' and 'none' exist.",
-        "- Trace: a `dockfwctl trace --json` session (output to /dev/null) whose filter matches nothing"
+        "- Trace: filters matching all the test traffic (`proto 17`, `proto 6`) installed by a socket that does not"
+        " listen on the trace group (`dfwprobe nl ... --hold`: trace on, no listener); a `dockfwctl trace --json`"
+        " session (output to /dev/null) whose filter matches nothing"
         " (`udp dport 5353`), and one whose filters match every packet of the test traffic; the dmesg trace with"
         " `trace=1 trace_ports=5353` (no match).",
         "- Rule updates: wall time of `dockfwctl restore FILE` and `dockfwctl add udp dport 7 accept` (process start"
