@@ -64,8 +64,8 @@ qemu-test: all
 
 # The debug kernel (see test-debug) runs in `make test`, and so in CI, at a
 # reduced size: DEBUG=subset (the default) runs there the scenarios that
-# stress the module's own lifecycle, netlink input, churn and concurrency;
-# DEBUG=1 the whole suite (about 85 minutes on 2 cores); DEBUG=0 none.
+# stress the module's own lifecycle, netlink input, packet parsing and
+# concurrency; DEBUG=1 the whole suite (about 85 minutes on 2 cores); DEBUG=0 none.
 DEBUG ?= subset
 DEBUG_SUBSET := filter_bad_input robust_nl_fuzz robust_packets robust_replace robust_modload
 ifneq ($(filter 1 subset,$(DEBUG)),)

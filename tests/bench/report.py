@@ -274,6 +274,12 @@ def targets(data):
                     ok &= overlap or a / b >= 0.97
         return vals, (ok if seen else None)
     vals, ok = vs_off("trace-nolistener")
+    # The configuration is only what it claims if the filters were in place
+    # while it was measured (the holding socket's two TRACE_SETs).
+    installed = data.get("stats", {}).get("stats-nolistener", {}).get("trace_filters")
+    if installed != 2:
+        ok = None
+        vals.append(f"not measured as intended: {installed} trace filters installed, want 2")
     verdicts[4] = ok
     detail = cmp_line("trace-nolistener / dfw-empty", vals)
     for cfg in ("trace-nolistener", "trace-nomatch", "trace-all"):

@@ -48,15 +48,8 @@ pub fn attr_str(ty: u16, s: &str) -> Attr {
 
 /// A nest (NLA_F_NESTED set, as strict validation requires) of `children`.
 pub fn nest(ty: u16, children: &[Attr]) -> Result<Attr, String> {
-    let mut n = NlattrBuilder::default()
-        .nla_type(AttrTypeBuilder::default().nla_type(ty).nla_nested(true).build().expect("attribute type"))
-        .nla_payload(Vec::<u8>::new())
-        .build()
-        .expect("attribute");
-    let total: usize = children.iter().map(|c| c.padded_size()).sum();
-    if total + 4 > usize::from(u16::MAX) {
-        return Err(format!("nested attribute of {total} bytes does not fit in a netlink attribute"));
-    }
+    fits_nest(children.iter().map(|c| c.padded_size()).sum())?;
+    let mut n = nest_raw(ty, Vec::new())?;
     for c in children {
         n = n.nest(c).map_err(|e| e.to_string())?;
     }
@@ -137,17 +130,22 @@ const NLA_F_NESTED: u16 = 1 << 15;
 /// rules are written straight into the message bytes, not built as one
 /// object per attribute.
 fn put(out: &mut Vec<u8>, ty: u16, payload: &[u8]) {
-    out.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
-    out.extend_from_slice(&ty.to_ne_bytes());
-    out.extend_from_slice(payload);
-    out.resize((out.len() + 3) & !3, 0);
+    put_parts(out, ty, &[payload]);
 }
 
+/// A NUL-terminated string attribute.
 fn put_str(out: &mut Vec<u8>, ty: u16, s: &[u8]) {
-    out.extend_from_slice(&((4 + s.len() + 1) as u16).to_ne_bytes());
+    put_parts(out, ty, &[s, &[0]]);
+}
+
+/// One attribute whose payload is `parts` back to back.
+fn put_parts(out: &mut Vec<u8>, ty: u16, parts: &[&[u8]]) {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    out.extend_from_slice(&((4 + len) as u16).to_ne_bytes());
     out.extend_from_slice(&ty.to_ne_bytes());
-    out.extend_from_slice(s);
-    out.push(0);
+    for p in parts {
+        out.extend_from_slice(p);
+    }
     out.resize((out.len() + 3) & !3, 0);
 }
 
@@ -243,14 +241,20 @@ pub fn encode_rule_into(r: &Rule, out: &mut Vec<u8>) -> usize {
 
 /// A nest (NLA_F_NESTED set) whose payload is already-encoded attributes.
 pub fn nest_raw(ty: u16, payload: Vec<u8>) -> Result<Attr, String> {
-    if payload.len() + 4 > usize::from(u16::MAX) {
-        return Err(format!("nested attribute of {} bytes does not fit in a netlink attribute", payload.len()));
-    }
+    fits_nest(payload.len())?;
     Ok(NlattrBuilder::default()
         .nla_type(AttrTypeBuilder::default().nla_type(ty).nla_nested(true).build().expect("attribute type"))
         .nla_payload(payload)
         .build()
         .expect("attribute"))
+}
+
+/// Whether a nest of `payload` bytes fits a netlink attribute's u16 length.
+fn fits_nest(payload: usize) -> Result<(), String> {
+    if payload + 4 > usize::from(u16::MAX) {
+        return Err(format!("nested attribute of {payload} bytes does not fit in a netlink attribute"));
+    }
+    Ok(())
 }
 
 /// Which rule attribute carries the container named in each role.

@@ -704,11 +704,11 @@ pub(crate) fn replace_rules<'a>(
             let body = codec::nest_raw(DOCKFW_A_RULES, wire[at[b.start]..at[b.end]].to_vec())
                 .map_err(|e| ReplaceError::Fail(fail(EXIT_IO, format!("{what}: {e}"))))?;
             if let Err(e) = conn.request(DOCKFW_CMD_REPLACE, vec![phase(DOCKFW_REPLACE_APPEND), body], false) {
-                let at = match &e {
+                let bad = match &e {
                     NlError::Kernel { offset: Some(o), .. } => rule_at_offset(&sizes, b.clone(), *o),
                     _ => None,
                 };
-                return Err(match at {
+                return Err(match bad {
                     Some(i) => classify(&format!("{what}: {}", rule_name(i)), e),
                     None => classify(what, e),
                 });

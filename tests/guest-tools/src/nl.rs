@@ -228,15 +228,16 @@ pub fn run(args: &[String]) -> i32 {
             }
         }
     }
-    let s = match open().and_then(|s| family_id(&s, "dockfw").map(|f| (s, f))) {
+    let (sock, family) = match open().and_then(|s| family_id(&s, "dockfw").map(|f| (s, f))) {
         Ok(x) => x,
         Err(e) => {
             println!("NLFAIL {e}");
             return 0;
         }
     };
-    for (cmd, payload) in reqs {
-        match request(&s.0, s.1, cmd, &payload, 2) {
+    // Sequence numbers from 2 (1 was the family lookup), one per request.
+    for (seq, (cmd, payload)) in (2..).zip(reqs) {
+        match request(&sock, family, cmd, &payload, seq) {
             Ok(bufs) => match parse_reply(bufs.last().expect("at least the ack")) {
                 (_, Some(0), _, _) | (_, None, _, _) => println!("NLOK"),
                 (_, Some(e), msg, _) => println!("NLERR {} {}", -e, msg),
