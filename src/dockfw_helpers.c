@@ -86,13 +86,15 @@ unsigned int dockfw_skb_len(const struct sk_buff *skb) { return skb->len; }
 int dockfw_skb_network_offset(const struct sk_buff *skb) { return skb_network_offset(skb); }
 struct net_device *dockfw_skb_dev(const struct sk_buff *skb) { return skb->dev; }
 
-int dockfw_skb_copy(const struct sk_buff *skb, int offset, void *to, int len)
+const void *dockfw_skb_header(const struct sk_buff *skb, int offset, int len, void *buf)
 {
-	/* skb_copy_bits walks paged fragments and the frag list, and fails
-	 * instead of reading past the end: never trust the linear area. */
 	if (offset < 0 || len < 0)
-		return -EFAULT;
-	return skb_copy_bits(skb, offset, to, len);
+		return NULL;
+	/* The bytes in place when they are all in the linear area (the usual
+	 * case for headers); otherwise skb_copy_bits() gathers them from the
+	 * paged fragments and the frag list into buf, and fails (NULL) rather
+	 * than read past the end of the packet. */
+	return skb_header_pointer(skb, offset, len, buf);
 }
 
 static siphash_key_t dockfw_skb_id_key;

@@ -15,14 +15,14 @@ use crate::kernel_ext::net::Net;
 use crate::kernel_ext::netfilter::{HookSpec, HookState, PacketHook, PRIORITY_FIRST};
 use crate::kernel_ext::params;
 use crate::kernel_ext::skb::SkBuff;
-use crate::kernel_ext::uapi::{cycles, local_clock_ns};
+use crate::kernel_ext::uapi::{cycles, jiffies, local_clock_ns};
 use crate::model::{Family, Hook, Verdict};
 use crate::kernel_ext::uapi::{GROUP_TRACE, VERDICT_DROP};
 use crate::packet::{self, Packet};
 use crate::rules::{hook_bit, Action, Ctx};
 use crate::ruleset::Ruleset;
 use crate::State;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 pub(crate) struct DockfwHooks;
 
@@ -59,6 +59,47 @@ pub(crate) fn publish_rules(rs: Option<&Ruleset>) {
 /// Records which (family, hook) pairs the published trace filters can match.
 pub(crate) fn publish_trace(f: Option<&crate::tracing::Filters>) {
     set_bits(RULE_BITS << TRACE_SHIFT, f.map_or(0, |f| u32::from(f.hook_mask())) << TRACE_SHIFT);
+    // A new filter list forgets "nobody listens" (see `trace_listened`).
+    TRACE_GEN.fetch_add(1, Ordering::Release);
+}
+
+/// Bumped by every publication of trace filters.
+static TRACE_GEN: AtomicU32 = AtomicU32::new(0);
+
+/// `(jiffies << 32) | TRACE_GEN` of the last time a hook found nobody on the
+/// trace group (only the low 32 bits of jiffies; 0 before any).
+static QUIET: AtomicU64 = AtomicU64::new(0);
+
+/// Whether anyone listens on the trace group, asked of netlink at most once
+/// per tick and filter generation while the answer is "nobody": with trace
+/// filters installed and no listener, every hook call would otherwise ask
+/// `genl_has_listeners()` (an RCU read of the group's listener bitmap) only
+/// to return Accept. A `dockfwctl trace` session joins the group, then
+/// installs its filter; installing bumps `TRACE_GEN`, which invalidates the
+/// cached answer at once, so the session's first packets are not missed. A
+/// socket joining without installing a filter of its own is seen within a
+/// tick (4 ms at HZ=250). A "someone listens" answer is never cached.
+fn trace_listened() -> bool {
+    let key = quiet_key();
+    if QUIET.load(Ordering::Relaxed) == key {
+        return false;
+    }
+    if crate::netlink::DockfwFamily::events().has_listeners(GROUP_TRACE) {
+        return true;
+    }
+    QUIET.store(key, Ordering::Relaxed);
+    false
+}
+
+#[inline(always)]
+fn quiet_key() -> u64 {
+    ((jiffies() as u64 & 0xffff_ffff) << 32) | u64::from(TRACE_GEN.load(Ordering::Acquire))
+}
+
+/// "Nobody listens" is known for this tick and filter generation.
+#[inline(always)]
+fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed) == quiet_key()
 }
 
 /// Records the default policy (a `DOCKFW_VERDICT_*`).
@@ -80,19 +121,23 @@ impl PacketHook for DockfwHooks {
         spec(Family::Ipv6, Hook::PostRouting),
     ];
 
-    fn hook(skb: &SkBuff, state: &HookState) -> Verdict {
-        let (Some(hook), Some(family)) = (state.hook(), state.family()) else {
+    /// The fast path, inlined into each hook point's entry function, where
+    /// `spec` is a constant: one load of `ACTIVE` and a test against that
+    /// hook's bits, then the two parameter flags; with trace filters for
+    /// this hook, the cached "nobody listens" (`trace_listened`). Everything
+    /// else is out of line in `slow`.
+    #[inline(always)]
+    fn hook(spec: &'static HookSpec, skb: &SkBuff, state: &HookState) -> Verdict {
+        let bit = u32::from(hook_bit(spec.family, spec.hook));
+        let active = ACTIVE.load(Ordering::Acquire);
+        if active & (bit | POLICY_DROP) == 0
+            && !params::trace_on()
+            && !params::hook_cost_on()
+            && (active & (bit << TRACE_SHIFT) == 0 || quiet())
+        {
             return Verdict::Accept;
-        };
-        if !params::hook_cost_on() {
-            return run(skb, state, hook, family);
         }
-        // hook_cost=1: time the whole call, the fast path included.
-        let (t0, c0) = (local_clock_ns(), cycles());
-        let v = run(skb, state, hook, family);
-        let (t1, c1) = (local_clock_ns(), cycles());
-        crate::STATE.read(|st| st.stats.add_cost(t1.wrapping_sub(t0), c1.wrapping_sub(c0)));
-        v
+        slow(spec.hook, spec.family, active, skb, state)
     }
 
     fn net_init(_net: &Net) {
@@ -104,10 +149,23 @@ impl PacketHook for DockfwHooks {
     }
 }
 
+/// A hook call with something to do, or measured (`hook_cost=1`).
+#[inline(never)]
+fn slow(hook: Hook, family: Family, active: u32, skb: &SkBuff, state: &HookState) -> Verdict {
+    if !params::hook_cost_on() {
+        return run(hook, family, active, skb, state);
+    }
+    // hook_cost=1: time the call (the fast path's test is not included).
+    let (t0, c0) = (local_clock_ns(), cycles());
+    let v = run(hook, family, active, skb, state);
+    let (t1, c1) = (local_clock_ns(), cycles());
+    crate::STATE.read(|st| st.stats.add_cost(t1.wrapping_sub(t0), c1.wrapping_sub(c0)));
+    v
+}
+
 #[inline(always)]
-fn run(skb: &SkBuff, state: &HookState, hook: Hook, family: Family) -> Verdict {
+fn run(hook: Hook, family: Family, active: u32, skb: &SkBuff, state: &HookState) -> Verdict {
     let bit = u32::from(hook_bit(family, hook));
-    let active = ACTIVE.load(Ordering::Acquire);
     let rules = active & (bit | POLICY_DROP) != 0;
     let trace = active & (bit << TRACE_SHIFT) != 0;
     let dmesg = params::trace_on();
@@ -115,7 +173,7 @@ fn run(skb: &SkBuff, state: &HookState, hook: Hook, family: Family) -> Verdict {
         return Verdict::Accept;
     }
     // A trace filter but nobody listening: nothing to do either.
-    if !rules && !dmesg && !crate::netlink::DockfwFamily::events().has_listeners(GROUP_TRACE) {
+    if !rules && !dmesg && !trace_listened() {
         return Verdict::Accept;
     }
     crate::STATE

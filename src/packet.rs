@@ -1,29 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Header parsing for the hooks: reads the IPv4 or IPv6 header, walks IPv6
 //! extension headers, and extracts the transport summary (TCP/UDP ports and
-//! flags, ICMP type/code/id). Every read goes through `ByteSource::load`,
-//! which copies bytes out of the packet and fails rather than read past its
-//! end, so a truncated or hostile packet yields an error, never an
+//! flags, ICMP type/code/id). Every read goes through `ByteSource::bytes`,
+//! which gives exactly the bytes asked for or fails rather than read past
+//! the packet's end, so a truncated or hostile packet yields an error, never an
 //! out-of-bounds read. Pure `core` code, compiled by the host tests too.
 
 use crate::model::{Addr, Family};
 use core::fmt;
 
-/// Somewhere packet bytes can be copied from: an skb in the kernel, a slice
-/// in tests. `load` fills all of `buf` from `offset` or returns false.
+/// Somewhere packet bytes can be read from: an skb in the kernel, a slice
+/// in tests. `bytes` gives the `N` bytes at `offset`, either in place or
+/// copied into `buf`, or `None` if the source ends before them.
 pub trait ByteSource {
-    fn load(&self, offset: usize, buf: &mut [u8]) -> bool;
+    fn bytes<'a, const N: usize>(&'a self, offset: usize, buf: &'a mut [u8; N]) -> Option<&'a [u8; N]>;
 }
 
 impl ByteSource for [u8] {
-    fn load(&self, offset: usize, buf: &mut [u8]) -> bool {
-        match offset.checked_add(buf.len()) {
-            Some(end) if end <= self.len() => {
-                buf.copy_from_slice(&self[offset..end]);
-                true
-            }
-            _ => false,
-        }
+    fn bytes<'a, const N: usize>(&'a self, offset: usize, _buf: &'a mut [u8; N]) -> Option<&'a [u8; N]> {
+        self.get(offset..offset.checked_add(N)?)?.try_into().ok()
     }
 }
 
@@ -88,10 +83,10 @@ pub fn parse<S: ByteSource + ?Sized>(src: &S, nh: usize, family: Family) -> Resu
 }
 
 fn parse_ipv4<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, ParseError> {
-    let mut h = [0u8; 20];
-    if !src.load(nh, &mut h) {
+    let mut hb = [0u8; 20];
+    let Some(h) = src.bytes(nh, &mut hb) else {
         return Err(ParseError::Short);
-    }
+    };
     let ihl = usize::from(h[0] & 0x0f) * 4;
     if h[0] >> 4 != 4 || ihl < 20 {
         return Err(ParseError::BadHeader);
@@ -122,10 +117,10 @@ fn parse_ipv4<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, Pars
 
 
 fn parse_ipv6<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, ParseError> {
-    let mut h = [0u8; 40];
-    if !src.load(nh, &mut h) {
+    let mut hb = [0u8; 40];
+    let Some(h) = src.bytes(nh, &mut hb) else {
         return Err(ParseError::Short);
-    }
+    };
     if h[0] >> 4 != 6 {
         return Err(ParseError::BadHeader);
     }
@@ -147,28 +142,28 @@ fn parse_ipv6<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, Pars
             // Hop-by-hop, routing, destination options: length in 8-octet
             // units, not counting the first 8.
             0 | 43 | 60 => {
-                let mut e = [0u8; 2];
-                if !src.load(off, &mut e) {
+                let mut eb = [0u8; 2];
+                let Some(e) = src.bytes(off, &mut eb) else {
                     return Err(ParseError::BadExtHeaders);
-                }
+                };
                 next = e[0];
                 off += (usize::from(e[1]) + 1) * 8;
             }
             // Authentication header: length in 4-octet units, minus 2.
             51 => {
-                let mut e = [0u8; 2];
-                if !src.load(off, &mut e) {
+                let mut eb = [0u8; 2];
+                let Some(e) = src.bytes(off, &mut eb) else {
                     return Err(ParseError::BadExtHeaders);
-                }
+                };
                 next = e[0];
                 off += (usize::from(e[1]) + 2) * 4;
             }
             // Fragment header: fixed 8 bytes.
             44 => {
-                let mut e = [0u8; 8];
-                if !src.load(off, &mut e) {
+                let mut eb = [0u8; 8];
+                let Some(e) = src.bytes(off, &mut eb) else {
                     return Err(ParseError::BadExtHeaders);
-                }
+                };
                 next = e[0];
                 let frag_off = u16::from_be_bytes([e[2], e[3]]) >> 3;
                 ip_id = u32::from_be_bytes([e[4], e[5], e[6], e[7]]);
@@ -199,10 +194,10 @@ fn parse_ipv6<S: ByteSource + ?Sized>(src: &S, nh: usize) -> Result<Packet, Pars
 fn parse_l4<S: ByteSource + ?Sized>(src: &S, off: usize, proto: u8, v6: bool) -> L4 {
     match proto {
         IPPROTO_TCP => {
-            let mut t = [0u8; 14];
-            if !src.load(off, &mut t) {
+            let mut buf = [0u8; 14];
+            let Some(t) = src.bytes(off, &mut buf) else {
                 return L4::Truncated;
-            }
+            };
             L4::Tcp {
                 sport: u16::from_be_bytes([t[0], t[1]]),
                 dport: u16::from_be_bytes([t[2], t[3]]),
@@ -210,20 +205,20 @@ fn parse_l4<S: ByteSource + ?Sized>(src: &S, off: usize, proto: u8, v6: bool) ->
             }
         }
         IPPROTO_UDP => {
-            let mut u = [0u8; 4];
-            if !src.load(off, &mut u) {
+            let mut buf = [0u8; 4];
+            let Some(u) = src.bytes(off, &mut buf) else {
                 return L4::Truncated;
-            }
+            };
             L4::Udp {
                 sport: u16::from_be_bytes([u[0], u[1]]),
                 dport: u16::from_be_bytes([u[2], u[3]]),
             }
         }
         IPPROTO_ICMP | IPPROTO_ICMPV6 if (proto == IPPROTO_ICMPV6) == v6 => {
-            let mut i = [0u8; 6];
-            if !src.load(off, &mut i) {
+            let mut buf = [0u8; 6];
+            let Some(i) = src.bytes(off, &mut buf) else {
                 return L4::Truncated;
-            }
+            };
             L4::Icmp {
                 ty: i[0],
                 code: i[1],

@@ -459,10 +459,32 @@ pub fn index_sizes(rules: &[Rule]) -> (usize, usize) {
     (keyed, rules.len() - keyed)
 }
 
+/// Words of the key filter for `nk` keyed rules (see `Table::filter`): about
+/// eight bits per key, a power of two, at most one bit per possible key
+/// (2 kinds x 65 536 ports = 2^17 bits), where the filter is exact.
+pub fn filter_words(nk: usize) -> usize {
+    if nk == 0 {
+        return 0;
+    }
+    (nk * 8).div_ceil(64).next_power_of_two().min(FILTER_MAX_WORDS)
+}
+
+const FILTER_MAX_WORDS: usize = (1 << 17) / 64;
+
+/// The filter bit of `key` in a filter of `words` words (a power of two):
+/// the key's kind and port as one 17-bit number, masked to the filter's
+/// size. Distinct ports share a bit only in a filter smaller than the key
+/// space; a shared bit costs a binary search, never a wrong answer.
+#[inline]
+fn filter_bit(key: u32, words: usize) -> usize {
+    let k = (((key >> 16) - 1) << 16) | (key & 0xffff);
+    k as usize & (words * 64 - 1)
+}
+
 /// Builds the index of `rules`, which must already be in evaluation order
 /// (`sort_rules`). `keys` and `wild` must have the lengths `index_sizes`
-/// returned.
-pub fn build_index(rules: &[Rule], keys: &mut [u64], wild: &mut [u32]) -> Needs {
+/// returned, `filter` the length `filter_words` returns for `keys`, zeroed.
+pub fn build_index(rules: &[Rule], keys: &mut [u64], wild: &mut [u32], filter: &mut [u64]) -> Needs {
     let (mut k, mut w) = (0, 0);
     let mut needs = Needs::default();
     for (pos, r) in rules.iter().enumerate() {
@@ -470,6 +492,8 @@ pub fn build_index(rules: &[Rule], keys: &mut [u64], wild: &mut [u32]) -> Needs 
             Some(key) => {
                 keys[k] = (u64::from(key) << 32) | pos as u64;
                 k += 1;
+                let b = filter_bit(key, filter.len());
+                filter[b / 64] |= 1 << (b % 64);
             }
             None => {
                 wild[w] = pos as u32;
@@ -489,10 +513,18 @@ pub fn sort_rules(rules: &mut [Rule]) {
 }
 
 /// A read-only view of an indexed ruleset.
+///
+/// `keys` holds `(key << 32) | position` of every rule with an exact
+/// destination port (or original destination port), sorted, so a key's
+/// rules are one contiguous run found by binary search; `wild` the
+/// positions of the other rules, ascending. `filter` is a bitmap of the keys
+/// present (`filter_bit`): most packets are to a port no rule names, and
+/// for them one bit test replaces the binary search.
 pub struct Table<'a> {
     pub rules: &'a [Rule],
     pub keys: &'a [u64],
     pub wild: &'a [u32],
+    pub filter: &'a [u64],
 }
 
 /// Positions of the rules keyed on `key`, ascending.
@@ -511,12 +543,19 @@ impl<'a> Table<'a> {
         if self.keys.is_empty() {
             return Candidates { b1: empty, b2: empty, wild: self.wild, i: 0, j: 0, k: 0 };
         }
+        let find = |key: u32| {
+            let b = filter_bit(key, self.filter.len());
+            match self.filter.get(b / 64) {
+                Some(w) if w & (1 << (b % 64)) != 0 => bucket(self.keys, key),
+                _ => empty,
+            }
+        };
         let b1 = match c.pkt.ports() {
-            Some((_, p)) => bucket(self.keys, KEY_DPORT | u32::from(p)),
+            Some((_, p)) => find(KEY_DPORT | u32::from(p)),
             None => empty,
         };
         let b2 = match c.orig_dst().1 {
-            Some(p) => bucket(self.keys, KEY_ORIG | u32::from(p)),
+            Some(p) => find(KEY_ORIG | u32::from(p)),
             None => empty,
         };
         Candidates { b1, b2, wild: self.wild, i: 0, j: 0, k: 0 }
@@ -688,6 +727,11 @@ impl<'a> Layered<'a> {
     /// Evaluates both layers in rule order: like `Table::eval` (positions
     /// are global positions).
     pub fn eval(&self, c: &Ctx<'_>, mut on_log: impl FnMut(usize)) -> Option<usize> {
+        // After a restore or a merge there is no delta and nothing deleted,
+        // which is most of the time: the base alone decides.
+        if self.delta.rules.is_empty() && self.dead.is_empty() {
+            return self.base.eval(c, on_log);
+        }
         let nb = self.base.rules.len();
         let (mut a, mut b) = (self.base.candidates(c), self.delta.candidates(c));
         let (mut x, mut y) = (a.next(), b.next());

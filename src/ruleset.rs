@@ -17,7 +17,7 @@
 
 use crate::kernel_ext::uapi::{cpu_id, nr_cpu_ids};
 use crate::rules::{
-    build_index, hook_mask, index_sizes, should_merge, Cursor, Layered, Needs, Order, Rule, Table,
+    build_index, filter_words, hook_mask, index_sizes, should_merge, Cursor, Layered, Needs, Order, Rule, Table,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::KVVec;
@@ -114,6 +114,7 @@ struct Layer {
     counters: KVVec<Counters>,
     keys: KVVec<u64>,
     wild: KVVec<u32>,
+    filter: KVVec<u64>,
     by_id: KVVec<(u32, u32)>,
     needs: Needs,
     mask: u16,
@@ -126,6 +127,7 @@ impl Layer {
             counters: KVVec::new(),
             keys: KVVec::new(),
             wild: KVVec::new(),
+            filter: KVVec::new(),
             by_id: KVVec::new(),
             needs: Needs::default(),
             mask: 0,
@@ -133,7 +135,7 @@ impl Layer {
     }
 
     fn table(&self) -> Table<'_> {
-        Table { rules: &self.rules, keys: &self.keys, wild: &self.wild }
+        Table { rules: &self.rules, keys: &self.keys, wild: &self.wild, filter: &self.filter }
     }
 
     fn position(&self, id: u32) -> Option<usize> {
@@ -145,14 +147,15 @@ impl Layer {
         let (nk, nw) = index_sizes(&rules);
         let mut keys = KVVec::from_elem(0u64, nk, GFP_KERNEL)?;
         let mut wild = KVVec::from_elem(0u32, nw, GFP_KERNEL)?;
-        let needs = build_index(&rules, &mut keys, &mut wild);
+        let mut filter = KVVec::from_elem(0u64, filter_words(nk), GFP_KERNEL)?;
+        let needs = build_index(&rules, &mut keys, &mut wild, &mut filter);
         let mut by_id = KVVec::with_capacity(rules.len(), GFP_KERNEL)?;
         for (p, r) in rules.iter().enumerate() {
             by_id.push((r.id, p as u32), GFP_KERNEL)?;
         }
         by_id.sort_unstable();
         let mask = hook_mask(&rules);
-        Ok(Layer { rules, counters, keys, wild, by_id, needs, mask })
+        Ok(Layer { rules, counters, keys, wild, filter, by_id, needs, mask })
     }
 
     /// Sorts `rules` (any order, unique ids) into evaluation order and
@@ -224,7 +227,7 @@ impl Ruleset {
     fn base_table(&self) -> Table<'_> {
         match &self.base {
             Some(b) => b.table(),
-            None => Table { rules: &[], keys: &[], wild: &[] },
+            None => Table { rules: &[], keys: &[], wild: &[], filter: &[] },
         }
     }
 

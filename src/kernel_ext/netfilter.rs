@@ -77,19 +77,6 @@ impl HookState {
         unsafe { &*self.0.get() }
     }
 
-    /// The hook point being traversed.
-    pub(crate) fn hook(&self) -> Option<Hook> {
-        Hook::from_index(u32::from(self.raw().hook))
-    }
-
-    pub(crate) fn family(&self) -> Option<Family> {
-        match u32::from(self.raw().pf) {
-            bindings::NFPROTO_IPV4 => Some(Family::Ipv4),
-            bindings::NFPROTO_IPV6 => Some(Family::Ipv6),
-            _ => None,
-        }
-    }
-
     /// The namespace whose hook list is being traversed.
     pub(crate) fn net(&self) -> &Net {
         // SAFETY: `state->net` is the namespace the hook runs in, alive for
@@ -119,7 +106,11 @@ impl HookState {
 pub(crate) trait PacketHook: 'static {
     const HOOKS: &'static [HookSpec];
 
-    fn hook(skb: &SkBuff, state: &HookState) -> Verdict;
+    /// One packet at `spec`, one of `HOOKS`. Each registered hook point has
+    /// its own entry function with its `HookSpec` as a constant, so an
+    /// `#[inline(always)]` implementation can test what it needs for that
+    /// (family, hook) without decoding `state` first.
+    fn hook(spec: &'static HookSpec, skb: &SkBuff, state: &HookState) -> Verdict;
 
     /// Called after the hooks are registered in a namespace.
     fn net_init(_net: &Net) {}
@@ -129,6 +120,8 @@ pub(crate) trait PacketHook: 'static {
 }
 
 struct Adapter<T>(PhantomData<T>);
+
+type HookFn = unsafe extern "C" fn(*mut c_void, *mut bindings::sk_buff, *const bindings::nf_hook_state) -> c_uint;
 
 // All-zero `nf_hook_ops`: NULL pointers, `None` callbacks, type UNDEFINED.
 // SAFETY: every field of `nf_hook_ops` is an integer, a raw pointer or an
@@ -141,11 +134,25 @@ impl<T: PacketHook> Adapter<T> {
         T::HOOKS.len()
     };
 
+    /// The entry function of each hook point: `hook_fn::<I>` serves `HOOKS[I]`.
+    const FNS: [HookFn; MAX_HOOKS] = [
+        Self::hook_fn::<0>,
+        Self::hook_fn::<1>,
+        Self::hook_fn::<2>,
+        Self::hook_fn::<3>,
+        Self::hook_fn::<4>,
+        Self::hook_fn::<5>,
+        Self::hook_fn::<6>,
+        Self::hook_fn::<7>,
+        Self::hook_fn::<8>,
+        Self::hook_fn::<9>,
+    ];
+
     const OPS: [bindings::nf_hook_ops; MAX_HOOKS] = {
         let mut ops = [ZERO_OPS; MAX_HOOKS];
         let mut i = 0;
         while i < T::HOOKS.len() {
-            ops[i].hook = Some(Self::hook_fn);
+            ops[i].hook = Some(Self::FNS[i]);
             ops[i].pf = family_raw(T::HOOKS[i].family);
             ops[i].hooknum = T::HOOKS[i].hook.index();
             ops[i].priority = T::HOOKS[i].priority;
@@ -166,7 +173,7 @@ impl<T: PacketHook> Adapter<T> {
     ///
     /// Only for netfilter: `skb` and `state` must be the live arguments of a
     /// hook call of ops registered by `PernetHooks<T>`.
-    unsafe extern "C" fn hook_fn(
+    unsafe extern "C" fn hook_fn<const I: usize>(
         _priv: *mut c_void,
         skb: *mut bindings::sk_buff,
         state: *const bindings::nf_hook_state,
@@ -174,7 +181,9 @@ impl<T: PacketHook> Adapter<T> {
         // SAFETY: netfilter calls a hook with a valid skb that it owns for the
         // duration of the call, and a valid state on its stack.
         let (skb, state) = unsafe { (SkBuff::from_raw(skb), HookState::from_raw(state)) };
-        match T::hook(skb, state) {
+        // `OPS` installs `hook_fn::<I>` only for `I < HOOKS.len()`.
+        let spec = &T::HOOKS[I];
+        match T::hook(spec, skb, state) {
             Verdict::Accept => bindings::NF_ACCEPT,
             Verdict::Drop => bindings::NF_DROP,
         }

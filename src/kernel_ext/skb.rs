@@ -106,13 +106,19 @@ impl SkBuff {
 }
 
 impl ByteSource for SkBuff {
-    fn load(&self, offset: usize, buf: &mut [u8]) -> bool {
-        let (Ok(off), Ok(len)) = (i32::try_from(offset), i32::try_from(buf.len())) else {
-            return false;
+    fn bytes<'a, const N: usize>(&'a self, offset: usize, buf: &'a mut [u8; N]) -> Option<&'a [u8; N]> {
+        let (Ok(off), Ok(len)) = (i32::try_from(offset), i32::try_from(N)) else {
+            return None;
         };
         // SAFETY: the skb is alive by the type invariant; `buf` is valid for
-        // `len` bytes of writes; `skb_copy_bits` fails with -EFAULT instead of
-        // reading beyond the packet's data.
-        unsafe { bindings::dockfw_skb_copy(self.as_ptr(), off, buf.as_mut_ptr().cast(), len) == 0 }
+        // `N` bytes of writes. The helper is `skb_header_pointer()`: it
+        // returns NULL, `buf` (filled by `skb_copy_bits()`), or a pointer to
+        // `N` bytes inside the skb's linear area.
+        let p = unsafe { bindings::dockfw_skb_header(self.as_ptr(), off, len, buf.as_mut_ptr().cast()) };
+        // SAFETY: non-NULL, `p` points to `N` readable bytes: in `buf`, which
+        // we borrow for `'a`, or in the skb's data, which nobody frees or
+        // rewrites while the hook holds the skb (type invariant), and the
+        // skb is borrowed for `'a` too.
+        (!p.is_null()).then(|| unsafe { &*p.cast::<[u8; N]>() })
     }
 }

@@ -162,6 +162,16 @@ pub(crate) fn cycles() -> u64 {
     unsafe { b::dockfw_get_cycles() }
 }
 
+/// `jiffies`: the tick counter (HZ per second), wrapping. One load, no
+/// call: the hooks' fast path reads it.
+#[inline(always)]
+pub(crate) fn jiffies() -> usize {
+    // SAFETY: `jiffies` is the kernel's word-sized tick counter, written by
+    // the timer tick and read locklessly everywhere; a volatile load is
+    // READ_ONCE(jiffies).
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(b::jiffies)) as usize }
+}
+
 /// Number of possible CPU ids.
 pub(crate) fn nr_cpu_ids() -> usize {
     // SAFETY: reads a variable fixed at boot.

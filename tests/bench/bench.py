@@ -42,11 +42,11 @@ FULL = dict(WINDOWS=5, WIN_MS=300, WARM_MS=200, PATHS="dnat bridge", METRICS="ud
             SIZES="10 100 1000 10000 100000", POSITIONS="first last none",
             IPT_SIZES="10 100 1000 10000 100000", NFT_SIZES="10 100 1000 10000 100000",
             NFT_POSITIONS="match none", ADD_SIZES="10 100000", ADD_REPS=7, IPT_ALL_POSITIONS_MAX=10000,
-            FWD_SIZES="10000")
+            FWD_SIZES="10000", TRACE=1)
 QUICK = dict(WINDOWS=3, WIN_MS=200, WARM_MS=100, PATHS="dnat bridge", METRICS="udp rr crr",
              SIZES="10 1000", POSITIONS="first none", IPT_SIZES="10 1000", NFT_SIZES="10 1000",
              NFT_POSITIONS="match none", ADD_SIZES="10 1000", ADD_REPS=3, IPT_ALL_POSITIONS_MAX=100,
-             FWD_SIZES="1000")
+             FWD_SIZES="1000", TRACE=1)
 
 # Ports of the filler rules: below the guest's ephemeral range (60000+, set
 # by guest_bench.sh) so that no filler matches a reply, and never the test
@@ -158,9 +158,25 @@ def build_image(conf, module):
     run.IMAGE = image
 
 
-def boot(kernel, timeout, log):
+# Under TCG the guest's clock is, by default, the host's: a window of
+# 300 ms holds as many packets as the host happened to emulate in that time,
+# so every figure moved with the host's load, its frequency and the
+# scheduling of QEMU's threads (a noise floor of 38-182 % on the baseline,
+# even on an idle host). With `-icount shift=N` QEMU derives the guest's
+# clock from the number of guest instructions executed, 2^N ns each, and
+# runs the vCPUs in one thread: a rate becomes "packets per 10^9 / 2^N
+# instructions", repeatable to about 1 % whatever the host is doing.
+# `sleep=off`: when every vCPU idles, guest time jumps to the next timer
+# instead of following the host's clock. Shift 2 (250 M instructions per
+# guest second) keeps guest time close to real time on this host.
+ICOUNT_SHIFT = 2
+
+
+def boot(kernel, timeout, log, icount=-1):
     accel = run.pick_accel(kernel)
     cmd = run.qemu_cmd(kernel, "bench", accel)
+    if accel == "tcg" and icount >= 0:
+        cmd[cmd.index("-accel") + 2:cmd.index("-accel") + 2] = ["-icount", f"shift={icount},sleep=off"]
     cmd[cmd.index("-m") + 1] = "2048"  # 100 000 iptables rules need room
     print(f"bench: accelerator {accel}; log {log}", flush=True)
     lines = []
@@ -282,6 +298,11 @@ def main():
     ap.add_argument("--kernel", default=os.path.join(TOP, "build/linux/arch/x86/boot/bzImage"))
     ap.add_argument("--module", default=os.path.join(TOP, "dockfw.ko"), help="the dockfw.ko to load")
     ap.add_argument("--quick", action="store_true", default=os.environ.get("BENCH_QUICK", "") not in ("", "0"))
+    ap.add_argument("--icount", type=int, default=int(os.environ.get("BENCH_ICOUNT", ICOUNT_SHIFT)), metavar="SHIFT",
+                    help="under TCG, run the guest on QEMU's instruction counter: guest time advances 2^SHIFT ns per "
+                         f"instruction executed (default {ICOUNT_SHIFT}); -1: on the host's clock")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override one setting of the matrix (e.g. SIZES='10 1000', IPT_SIZES='', TRACE=0)")
     ap.add_argument("--report-only", metavar="RESULTS_JSON", help="rewrite the docs from saved results")
     ap.add_argument("--docs", default=os.path.join(TOP, "docs"), help="where benchmarks.md and the SVG go")
     a = ap.parse_args()
@@ -289,10 +310,15 @@ def main():
     if a.report_only:
         data = json.load(open(a.report_only))
     else:
-        conf = QUICK if a.quick else FULL
+        conf = dict(QUICK if a.quick else FULL)
+        for kv in a.set:
+            k, _, v = kv.partition("=")
+            if k not in conf:
+                ap.error(f"--set {kv}: no setting {k!r} (settings: {', '.join(conf)})")
+            conf[k] = type(conf[k])(v) if v or isinstance(conf[k], str) else v
         busy_before = machine()["load_during_run"]
         build_image(conf, a.module)
-        lines, accel, secs = boot(a.kernel, 1800, os.path.join(OUT, "guest.log"))
+        lines, accel, secs = boot(a.kernel, 5400, os.path.join(OUT, "guest.log"), a.icount)
         data = parse(lines)
         m = machine()
         m["load_during_run"] = sorted(set(m["load_during_run"]) | set(busy_before))
@@ -300,6 +326,7 @@ def main():
         m["source"] = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
                                      capture_output=True, text=True).stdout.strip()
         data.update(conf=conf, quick=a.quick, accel=accel, cpu_model=run.TCG_CPU if accel == "tcg" else "host",
+                    icount=a.icount if accel == "tcg" and a.icount >= 0 else None,
                     wall_s=round(secs), machine=m)
         done = any(l.startswith("==DFW-SCENARIO-EXIT== 0") for l in lines)
         data["complete"] = done

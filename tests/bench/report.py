@@ -151,8 +151,12 @@ def cost(data, cfg, path):
 
 def per_hook_table(data):
     """The module's own time per hook call, counted in the guest (hook_cost=1)."""
+    shift = data.get("icount")
+    # On the instruction counter get_cycles() is guest time too: show
+    # instructions instead of a second copy of the ns.
+    third = "guest instructions per hook call" if shift is not None else "host cycles per hook call"
     rows = ["| configuration | path | hook calls per UDP packet | of which past the fast path | ns per hook call"
-            " | host cycles per hook call | module ns per UDP packet | share of the packet's time |",
+            f" | {third} | module ns per UDP packet | share of the packet's time |",
             "|---|---|---|---|---|---|---|---|"]
     for cfg, _ in configs(data):
         if not (cfg.startswith("dfw") or cfg.startswith("trace") or cfg.startswith("dmesg")):
@@ -165,7 +169,9 @@ def per_hook_table(data):
             t = ns_per_packet(data, cfg, path)
             share = f"{100 * per_pkt / t:.1f} %" if t else "n/a"
             rows.append(f"| `{cfg}` | {path} | {c['calls'] / c['sent']:.2f} | {c['slow'] / c['sent']:.2f} |"
-                        f" {fmt(c['ns'] / c['calls'])} | {fmt(c['cycles'] / c['calls'])} | {fmt(per_pkt)} | {share} |")
+                        f" {fmt(c['ns'] / c['calls'])} |"
+                        f" {fmt(c['ns'] / c['calls'] / 2 ** shift if shift is not None else c['cycles'] / c['calls'])} |"
+                        f" {fmt(per_pkt)} | {share} |")
     return "\n".join(rows) if len(rows) > 2 else "(not measured: the module has no hook_cost parameter)"
 
 
@@ -364,13 +370,15 @@ def write(data, path):
         "",
         "## How to run",
         "",
-        "    make bench                 # full matrix, one QEMU boot, about 15 minutes under TCG",
-        "    BENCH_QUICK=1 make bench   # reduced matrix (10 and 1000 rules), about 3 minutes",
+        "    make bench                 # full matrix, one QEMU boot, about 30 minutes under TCG",
+        "    BENCH_QUICK=1 make bench   # reduced matrix (10 and 1000 rules), about 7 minutes",
+        "    python3 tests/bench/bench.py --quick --set SIZES=10 --set IPT_SIZES= --set NFT_SIZES= --set TRACE=0  # a slice",
         "    python3 tests/bench/bench.py --report-only build/bench/results.json   # redo docs from saved results",
         "",
         "Results: `build/bench/results.json` (every window of every figure), the guest's log in",
         "`build/bench/guest.log`. `make bench` is not part of `make test` and asserts no timing; it fails",
-        "only if the guest run itself did not complete. Run it on an otherwise idle machine.",
+        "only if the guest run itself did not complete. On the instruction counter (the default under TCG) the host's"
+        " load does not change the figures, only the wall time; BENCH_ICOUNT=-1 runs on the host's clock instead.",
         "",
         "## Machine and guest",
         "",
@@ -379,6 +387,15 @@ def write(data, path):
         " absolute numbers are one to two orders of magnitude below native and only the ratios carry over), CPU model"
         f" `{data.get('cpu_model', 'max')}`: without the fast-string features, whose `rep movsb`/`rep stosb` TCG runs a byte"
         " per iteration (see tests/qemu/run.py).",
+        (f"- Clock: QEMU's **instruction counter** (`-icount shift={data['icount']},sleep=off`): the guest's time advances"
+         f" {2 ** data['icount']} ns per guest instruction executed, whatever the host does, so the guest runs as a CPU of"
+         f" {1000 // 2 ** data['icount']} M instructions per second and every time and rate below is a count of guest"
+         " instructions (1/rate = instructions per packet x"
+         f" {2 ** data['icount']} ns). The figures are repeatable (see the noise floor) and independent of the host's load;"
+         " what they do not capture is what real hardware adds per instruction: cache misses, branch mispredictions,"
+         " memory bandwidth. A large index that misses the cache costs more on hardware than here."
+         if data.get("icount") is not None else
+         "- Clock: the host's: guest time is real time, and the figures move with the host's load."),
         f"- Guest: the test kernel {info.get('kernel', '6.12')} (tinyconfig + tests/kernel.config, with ACPI and PCI so that the"
         f" guest finds both CPUs QEMU gives it: {info.get('cpus', '?')} CPUs; clocksource"
         f" `{info.get('clocksource', 'unknown')}`), {int(info.get('mem_kb', 0)) // 1024} MB,"
@@ -391,7 +408,9 @@ def write(data, path):
         f" host load average at the end {' '.join(m.get('loadavg', []))}.",
         ("- **Other work was running on the host during this run** (kernel build processes matching "
          "`make.*bzImage|clang`, or other QEMU guests `qemu:PID`, seen at the start or the end: "
-         f"{', '.join(busy)}): the numbers are noisier than they would be on an idle machine."
+         f"{', '.join(busy)}): "
+         + ("on the instruction counter this lengthens the run, not the figures."
+            if data.get("icount") is not None else "the numbers are noisier than they would be on an idle machine.")
          if busy else "- No kernel build (`make.*bzImage|clang`) was running on the host during the run."),
         "",
         "## Method",
@@ -400,7 +419,8 @@ def write(data, path):
         " (`base-end`, to show drift). All ratios are to the first baseline of the same run.",
         f"- Every figure is the **median of {c['WINDOWS']} consecutive windows of {c['WIN_MS']} ms** after a"
         f" {c['WARM_MS']} ms warm-up, with the spread min..max of the windows (window lengths are measured"
-        f" with the guest's clock, clocksource `{info.get('clocksource', 'unknown')}`).",
+        f" with the guest's clock, clocksource `{info.get('clocksource', 'unknown')}`"
+        + (", which counts instructions here)." if data.get("icount") is not None else ")."),
         "- UDP: `dfwprobe udp-flood` sends 64-byte payloads as fast as it can from the source namespace;"
         " `dfwprobe udp-rx` in the destination namespace counts datagrams received per window. The guest has"
         f" {info.get('cpus', '?')} CPUs, but every benchmark process (senders, receivers, servers) is pinned to CPU 0"
@@ -428,10 +448,14 @@ def write(data, path):
         " parameter `hook_cost` is set to 1 for one more UDP flood per path; every hook call then reads"
         " `local_clock()` and `get_cycles()` before and after itself and adds the differences to per-CPU counters"
         " (`dockfwctl stats`: `hook_calls`, `hook_ns`, `hook_cycles`); `hook_cost` is 0 again for the next"
-        " configuration, so the throughput figures do not include the clock reads. Under TCG `get_cycles()` (RDTSC)"
-        " returns the *host's* time stamp counter, so the cycles are host cycles spent emulating the hook; the ns"
-        " include one clock read's own cost. 'Past the fast path' = the `packets` statistic, which now counts only"
-        " hook calls that had work to do.",
+        " configuration, so the throughput figures do not include the clock reads. "
+        + ("On the instruction counter both clocks count guest instructions: the table gives instructions per hook"
+           " call (the clock reads' own instructions included, about 30)."
+           if data.get("icount") is not None else
+           "Under TCG `get_cycles()` (RDTSC) returns the *host's* time stamp counter, so the cycles are host cycles"
+           " spent emulating the hook; the ns include one clock read's own cost.")
+        + " The fast path's own test (one load and a bit test, inlined into the hook's entry) is outside the timed"
+        " part. 'Past the fast path' = the `packets` statistic, which counts only hook calls that had work to do.",
         "",
         "## Results",
         "",

@@ -512,6 +512,13 @@ def stream_lifecycle(g):
     rec = int(g.fact("udp_received").split()[1])
     expect(rec > 0, "nothing arrived while traced")
     expect(g.fact("filters_after_slow") == "0", "the slow session's filter outlived it")
+    # The late session: one datagram, sent right after it was ready, while
+    # a silent filter holder had made the hooks cache "nobody listens".
+    expect(g.fact("silent_filters") == "1", f"{g.fact('silent_filters')} filters held by the silent socket, want 1")
+    evs, _ = stream_events(g, "late")
+    mine = [e for e in evs if e.dst and e.dst.endswith(":9997")]
+    expect(any(e.ns == "c1" and e.hook == "LOCAL_OUT" for e in mine),
+           f"the late session missed the datagram's first hook (c1 LOCAL_OUT): {mine}")
 
 
 BAD_INPUT = {

@@ -30,9 +30,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(pkt) = packet::parse(pbytes, 0, fam) else { return };
     sort_rules(&mut rs);
     let (nk, nw) = index_sizes(&rs);
-    let (mut keys, mut wild) = (vec![0u64; nk], vec![0u32; nw]);
-    build_index(&rs, &mut keys, &mut wild);
-    let t = Table { rules: &rs, keys: &keys, wild: &wild };
+    let (mut keys, mut wild, mut filter) = (vec![0u64; nk], vec![0u32; nw], vec![0u64; filter_words(nk)]);
+    build_index(&rs, &mut keys, &mut wild, &mut filter);
+    let t = Table { rules: &rs, keys: &keys, wild: &wild, filter: &filter };
     let ct = CtOrig {
         state: [CtState::New, CtState::Established, CtState::Related, CtState::Untracked][usize::from(ctb & 3)],
         reply: ctb & 4 != 0,

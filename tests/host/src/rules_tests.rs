@@ -131,19 +131,20 @@ struct Indexed {
     rules: Vec<Rule>,
     keys: Vec<u64>,
     wild: Vec<u32>,
+    filter: Vec<u64>,
 }
 
 fn index(mut rules: Vec<Rule>) -> Indexed {
     sort_rules(&mut rules);
     let (nk, nw) = index_sizes(&rules);
-    let (mut keys, mut wild) = (std::vec![0u64; nk], std::vec![0u32; nw]);
-    build_index(&rules, &mut keys, &mut wild);
-    Indexed { rules, keys, wild }
+    let (mut keys, mut wild, mut filter) = (std::vec![0u64; nk], std::vec![0u32; nw], std::vec![0u64; filter_words(nk)]);
+    build_index(&rules, &mut keys, &mut wild, &mut filter);
+    Indexed { rules, keys, wild, filter }
 }
 
 impl Indexed {
     fn table(&self) -> Table<'_> {
-        Table { rules: &self.rules, keys: &self.keys, wild: &self.wild }
+        Table { rules: &self.rules, keys: &self.keys, wild: &self.wild, filter: &self.filter }
     }
 }
 
@@ -151,8 +152,8 @@ impl Indexed {
 fn needs_name_only_what_the_rules_look_at() {
     let plain = index(std::vec![rule("tcp dport 80 accept"), rule("saddr 10.0.0.0/8 drop")]);
     let (nk, nw) = index_sizes(&plain.rules);
-    let (mut k, mut w) = (std::vec![0u64; nk], std::vec![0u32; nw]);
-    assert_eq!(build_index(&plain.rules, &mut k, &mut w), Needs::default());
+    let (mut k, mut w, mut f) = (std::vec![0u64; nk], std::vec![0u32; nw], std::vec![0u64; filter_words(nk)]);
+    assert_eq!(build_index(&plain.rules, &mut k, &mut w, &mut f), Needs::default());
     for (text, want) in [
         ("orig-dport 80 accept", Needs { ct: true, ..Default::default() }),
         ("ct new accept", Needs { ct: true, ..Default::default() }),
@@ -161,8 +162,8 @@ fn needs_name_only_what_the_rules_look_at() {
     ] {
         let rs = std::vec![rule(text)];
         let (nk, nw) = index_sizes(&rs);
-        let (mut k, mut w) = (std::vec![0u64; nk], std::vec![0u32; nw]);
-        assert_eq!(build_index(&rs, &mut k, &mut w), want, "{text}");
+        let (mut k, mut w, mut f) = (std::vec![0u64; nk], std::vec![0u32; nw], std::vec![0u64; filter_words(nk)]);
+        assert_eq!(build_index(&rs, &mut k, &mut w, &mut f), want, "{text}");
     }
 }
 
@@ -276,6 +277,36 @@ fn index_decides_exactly_like_a_linear_scan() {
     // The random rules must actually decide a good share of packets, or the
     // comparison above proves little.
     assert!(decided > 3000, "only {decided} of 15000 packets were decided by a rule");
+}
+
+#[test]
+fn key_filter_sizes_and_shared_bits() {
+    assert_eq!(filter_words(0), 0);
+    assert_eq!(filter_words(1), 1);
+    assert_eq!(filter_words(10), 2);
+    // From 16 384 keys on, one bit per possible key: the filter is exact.
+    assert_eq!(filter_words(100_000), 2048);
+    let big = index((1..=20_000u32).map(|p| rule(&format!("udp dport {p} accept"))).collect());
+    let set: u32 = big.filter.iter().map(|w| w.count_ones()).sum();
+    assert_eq!(set, 20_000, "distinct ports must have distinct bits in a full-size filter");
+
+    // A one-word filter: 80 and 8080 share bit 16 (8080 = 126 * 64 + 16).
+    let t = index(std::vec![rule("udp dport 80 drop"), rule("udp dport 22 accept")]);
+    assert_eq!(t.filter.len(), 1);
+    let at = |dport| Packet {
+        family: Family::Ipv4,
+        proto: 17,
+        saddr: Addr::V4([10, 0, 0, 1]),
+        daddr: Addr::V4([10, 0, 0, 2]),
+        ip_id: 0,
+        l4: L4::Udp { sport: 1234, dport },
+    };
+    for (port, want) in [(80, Some(0)), (22, Some(1)), (8080, None), (23, None)] {
+        let pkt = at(port);
+        let c = ctx(Hook::Forward, &pkt, None);
+        assert_eq!(t.table().eval(&c, |_| {}), want, "dport {port}");
+        assert_eq!(t.table().candidates(&c).count(), usize::from(want.is_some()), "dport {port}: candidates");
+    }
 }
 
 #[test]
@@ -473,6 +504,19 @@ fn layered_ruleset_decides_like_a_scan_of_the_naive_model() {
         let mut model: Vec<Rule> = (1..=n0).map(|id| random_rule(&mut g, id)).collect();
         let mut next_id = n0 + 1;
         let mut l = Layers::new(model.clone());
+        // A base alone (no delta, nothing deleted): the evaluator's shortcut.
+        {
+            let mut sorted = model.clone();
+            sort_rules(&mut sorted);
+            let v = l.view();
+            for _ in 0..50 {
+                let (pkt, ct, hook, with_ct) = random_packet(&mut g);
+                let c = ctx(hook, &pkt, with_ct.then_some(&ct));
+                let want = sorted.iter().find(|r| r.matches(&c) && r.action != Action::Log).map(|r| r.id);
+                assert_eq!(v.eval(&c, |_| {}).map(|p| v.rule(p).id), want, "round {round}: base alone");
+                decided += want.is_some() as u32;
+            }
+        }
         for step in 0..700 {
             if g.below(5) < 3 || model.is_empty() {
                 let r = random_rule(&mut g, next_id);

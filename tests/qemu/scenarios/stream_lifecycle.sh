@@ -40,3 +40,21 @@ exec 9<&-
 i=0
 while [ "$(trace_filters)" != 0 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
 fact filters_after_slow "$(trace_filters)"
+# A session that starts while another socket holds trace filters without
+# listening. With nobody on the trace group the hooks remember "nobody
+# listens" for a tick; the new session joins the group and then installs
+# its filter, which must make its very first packet an event.
+. /scenarios/uapi.sh
+dfwprobe nl $CMD_TRACE_SET nest:$A_MATCH[ u8:$RA_PROTO=17 ] --hold > /tmp/silent.out &
+silent=$!
+i=0
+until grep -q NLOK /tmp/silent.out || [ $i -gt 200 ]; do i=$((i + 1)); sleep 0.05; done
+fact silent_filters "$(trace_filters)"
+# Traffic the silent filter matches: the hooks ask, and cache the answer.
+in_ns c1 dfwprobe udp-send 172.17.0.3 9998 200 64 > /dev/null
+start_trace late --json udp dport 9997
+in_ns c1 dfwprobe udp-send 172.17.0.3 9997 1 64 > /dev/null
+sleep 0.5
+stop_trace late INT
+kill $silent
+wait $silent 2>/dev/null || true
