@@ -186,10 +186,6 @@ def boot(kernel, timeout, log, icount=-1):
         for line in p.stdout:
             f.write(line)
             lines.append(line.rstrip("\r\n"))
-            # `BENCH mark begin|end NAME`: the host's wall clock when the
-            # line arrived (see `timed` in guest_bench.sh).
-            if line.startswith("BENCH mark "):
-                lines[-1] += f" host={time.time():.3f}"
             if line.startswith("BENCH ") and not line.startswith("BENCH stats"):
                 print(f"  [{time.time() - start:5.0f}s] {line.strip()[6:][:150]}", flush=True)
             if time.time() - start > timeout:
@@ -228,10 +224,6 @@ def parse(lines):
                     "slow": int(kv.get("slow", 0)), "sent": sent}
             except (KeyError, ValueError):
                 pass
-            continue
-        if toks[0] == "mark":
-            if len(toks) >= 4 and toks[3].startswith("host="):
-                res.setdefault("marks", {}).setdefault(toks[2], {})[toks[1]] = float(toks[3][5:])
             continue
         if toks[0] == "info":
             res["info"] = dict(t.split("=", 1) for t in toks[1:])

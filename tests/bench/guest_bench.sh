@@ -107,11 +107,7 @@ cost() {
 # timed NAME REPS CMD...: wall time of each run of CMD, in microseconds.
 timed() {
 	name=$1; shift
-	# The host stamps these two lines with its own clock: on the
-	# instruction counter, guest time is not wall time.
-	echo "BENCH mark begin $name"
 	out=$(dfwprobe time-cmd "$@" 2> /tmp/timed.err | grep TIMES || echo "TIMES fail")
-	echo "BENCH mark end $name"
 	echo "BENCH time=$name $(echo "$out" | tr ' ' ,)"
 	case $out in *"RC 0"*) ;; *) echo "BENCH error time=$name $(head -c 300 /tmp/timed.err | tr ' \n' '_|')" ;; esac
 }

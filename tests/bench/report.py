@@ -115,7 +115,7 @@ def times_table(data):
         for name in sorted(set(t) | set(real), key=lambda k: (k.split("-")[0], [int(x) if x.isdigit() else 0 for x in k.split("-")[1:]], k)):
             xs, ys = real.get(name), t.get(name)
             if xs is None:
-                cell = "not timed | | "
+                cell = "- | | "
             elif not xs:
                 cell = f"failed (exit {data['rc_real'].get(name)}) | | "
             else:
@@ -407,7 +407,7 @@ def write(data, path):
         "",
         "## How to run",
         "",
-        "    make bench                 # full matrix, one QEMU boot, about 30 minutes under TCG",
+        "    make bench                 # full matrix: one QEMU boot for it, one for rule updates; about 35 minutes under TCG",
         "    BENCH_QUICK=1 make bench   # reduced matrix (10 and 1000 rules), about 7 minutes",
         "    python3 tests/bench/bench.py --quick --set SIZES=10 --set IPT_SIZES= --set NFT_SIZES= --set TRACE=0  # a slice",
         "    python3 tests/bench/bench.py --report-only build/bench/results.json   # redo docs from saved results",
@@ -537,69 +537,81 @@ WHY = """\
 **Why, and what would close the gaps.** (Hand-written from the code and the run of
 2026-11-22 04:31 on the instruction counter; the verdicts above are computed from the numbers.)
 
+- *This run's source* is `1edf1f3` with uncommitted changes to `tests/bench/` only (this text,
+  and host-side time stamps that are no longer used): the module and the tools are 1edf1f3's.
 - *Measuring first.* Until this run the guest's clock was the host's, and a 300 ms window
   held as many packets as the host happened to emulate in it: the baseline moved by 38-182 %
   within one run on an idle host (its own five UDP windows fell from 11 000 to 6 000 pkt/s),
   more than every difference the targets ask about. On QEMU's instruction counter the guest's
   time is its instruction count (4 ns per instruction here), so a rate is packets per 250 M
   guest instructions: the baseline now agrees with itself to about 1 % between the start, the
-  middle and the end of a 40-minute run, and two runs give the same figures. What it does not
+  middle and the end of a 35-minute run, and two runs give the same figures. What it does not
   show is what real hardware adds per instruction (cache misses, mispredictions); the relative
-  cost of code paths that fit in cache is what carries over. The per-hook cost column is now an
-  exact instruction count of the module's own work (about 30 of them the clock reads).
+  cost of code paths that fit in cache is what carries over. The per-hook cost columns are now
+  exact instruction counts of the module's own work, including the measurement's: about 80 per
+  call (clock reads, the call into the timed path, the per-CPU sums), which is all the
+  `dfw-empty` row shows.
 - *Target 1 (no rules, trace off).* A packet crosses 7 dockfw hook calls on either path (source
   namespace LOCAL_OUT and POST_ROUTING, the host's PRE_ROUTING, FORWARD and POST_ROUTING, the
   container's PRE_ROUTING and LOCAL_IN). Each hook point now has its own entry function with its
   (family, hook) as a constant, and the test "anything to do here?" (one load of the `ACTIVE`
   mask, a bit test, the two parameter flags) is inlined into it: 11 instructions, no stack frame,
-  no RCU, no header access. What remains of the 1-2 % is netfilter's own cost of one more hook
-  entry at each point, and in the namespaces where dockfw's is the only hook, of
-  `nf_hook_slow()` being called at all. Registering the hooks only where a rule, a trace filter
-  or the drop policy needs them (as nftables registers a base chain's hook only where the chain
-  exists) would make it 0; see target 3.
-- *Target 2 (scaling).* The cost per packet is flat from 10 to 100 000 rules: the index looks the
-  packet's destination port and original destination port up in a bitmap of the ports the rules
-  name (exact from 16 384 keys on), and only on a hit in the sorted key array (binary search).
-  The small differences between sizes are the position of the matching rule's counters and the
-  size of the bucket walked, not the number of rules.
+  no RCU, no header access. The 1-2 % that remain (about 360-390 guest instructions per packet,
+  some 50-55 per hook call) are mostly netfilter's: one more hook entry at each point, and in the
+  namespaces where dockfw's is the only hook, `nf_hook_slow()` being called at all. Registering
+  the hooks only where a rule, a trace filter or the drop policy needs them (as nftables
+  registers a base chain's hook only where the chain exists) would make it 0; see target 3.
+- *Target 2 (scaling).* The cost per packet is flat from 10 to 100 000 rules (x1.00-1.03): the
+  index looks the packet's destination port and original destination port up in a bitmap of the
+  ports the rules name (exact from 16 384 keys on), and only on a hit in the sorted key array
+  (binary search: about 110 instructions more per call at 100 000 rules than at 10 when the
+  matching rule is found, nothing when no rule names the port).
 - *Target 3 (iptables, nftables).* DOCKER-USER is a linear chain: a packet that no rule matches
-  walks all 10 000 rules, and dockfw is 30-40x faster there by throughput. Against the nftables set
-  the comparison is not like for like, and that is the miss: the nftables rule is **one** lookup
-  in **one** hook (the host's forward chain), while the benchmark's dockfw rules apply at every
-  hook (as `dockfwctl add udp dport P accept` does by default), so dockfw evaluates them in all
-  7 hook calls of a packet, four namespaces included: about 650 guest instructions per
-  evaluation (header parse about 150, index and rule walk about 250, the rest RCU, counters,
-  conntrack context) against one nftables evaluation of about 600 instructions in total. Scoped
-  like the nftables chain (`forward udp dport P accept`, the `dfw-fwd` row), dockfw evaluates once
-  and comes within 2-3 % of the nftables set, but still behind it, because its 6 other hook calls
-  still cost their fast path and netfilter's dispatch. What would close it: hooks registered on
-  demand per (family, hook) in every namespace, so that scoped rules cost nothing at the other
-  hook points (the registration must follow the rules in every namespace, present and future,
-  which the module's own list of hooked namespaces under one mutex allows; not done in this
-  session); and a cheaper evaluation (a compact rule instead of the ~400-byte one whose fields
-  are spread over several cache lines; one RCU section instead of two).
+  walks all 10 000 rules; dockfw is x57 (DNAT path) and x53 (bridge) iptables' throughput there,
+  and iptables' own added cost per packet is about 300 times dockfw's. The nftables half is
+  missed, by 16 % of throughput as judged (x0.84 on both paths), and the comparison is not like
+  for like: the nftables rule is **one** set lookup in **one** hook (the host's forward chain,
+  about 580-680 guest instructions per packet in all), while the benchmark's dockfw rules apply at every hook (as
+  `dockfwctl add udp dport P accept` does by default, so that one rule holds on the DNAT path,
+  the userland proxy's LOCAL_IN and inside the containers), so dockfw evaluates them in all 7
+  hook calls of a packet: about 660 instructions per call that finds no rule (header parse about
+  170, index about 250, the rest RCU sections, statistics and the packet's context), 830-1 160
+  when a rule matches (its counters). Scoped like the nftables chain (`forward udp dport P
+  accept`, the `dfw-fwd` rows, not judged) dockfw evaluates once and reaches x0.97-0.98 of the
+  nftables set: about 1 040-1 140 instructions per packet against 580-680, of which some 360-390
+  are the six other hook calls' fast path and netfilter's dispatch to them. What would close it: hooks
+  registered on demand per (family, hook) in every namespace (present and future, which needs the
+  module's own list of hooked namespaces under one mutex, so that a namespace being created
+  cannot miss a change; not done in this session), which removes those; and a cheaper
+  evaluation (a compact rule instead of the ~400-byte one whose fields span several cache lines,
+  one RCU section instead of two, fewer calls into C helpers), which would have to save the
+  other ~100. Rules that apply at all seven hook calls of a packet cannot match one lookup in
+  one hook; that is the price of rules that hold on every path.
 - *Target 4 (trace, no listener).* With trace filters installed and nobody on the trace group,
   each hook call used to ask netlink (`genl_has_listeners()`) and measured 2-3 % below trace off.
   The answer "nobody listens" is now cached per tick and per generation of the filter list, and
-  the cache is checked in the inlined fast path: the difference to trace off is inside the
-  windows' spread. A `dockfwctl trace` session joins the group and then installs its filter;
+  the cache is checked in the inlined fast path: x0.992-1.011 of trace off (UDP 0.8 % below on
+  both paths, ping-pong 0.3 %, connect/close within the windows' spread; about 25 instructions per
+  hook call for the tick, the generation and the cached key). A `dockfwctl trace` session joins the group and then installs its filter;
   installing bumps the generation, so the session's first packet is traced (stream_lifecycle
   checks exactly that, with a silent filter holder present); a listener that joins without a
   filter of its own is seen within a tick. With a listener (not a target): a session whose
-  filter matches nothing parses every packet and runs its filter (about 20 % of the packet's
-  time on these paths); precomputing a port/protocol prefilter read from the transport header
+  filter matches nothing parses every packet and runs its filter (about 700 instructions per
+  hook call, 18-19 % of the packet's time on these paths); precomputing a port/protocol prefilter read from the transport header
   alone would close most of it.
 - *Target 5 (rule updates).* The published ruleset is a shared, indexed base (`Arc`) plus a small
   indexed delta of recent adds and a sorted list of deleted base positions. `add` and `del` copy
   only the delta and the dead list (at most 256 entries) and publish the new set under RCU; once
   they pass 256 entries they are merged into a new base in one pass (the `add-merge` rows: the
-  worst single update, once per 256). The time of one `dockfwctl add` is mostly the process start
-  and the netlink round trip, the same at 10 and at 100 000 rules.
+  worst single update, once per 256: 416 ms at 100 000 rules on the host's clock). The time of one
+  `dockfwctl add` (29 ms at 10 rules, 30 ms at 100 000) is mostly the process start and the netlink
+  round trip.
 - *Target 6 (restore).* dockfwctl writes the rules straight into the message bytes (one TLV
   writer), resolves only rules that name a container; the kernel parses each rule in place into
   the staged set and adopts a set already in evaluation order as the new base without copying.
-  On the instruction counter the guest is a 250 MIPS machine, well below one real core, so the
-  time here is an upper bound for real hardware.
+  Restoring 100 000 rules executes 1.25 G guest instructions: 4.99 s on the instruction counter's
+  250 MIPS guest, 1.89 s with TCG on the host's clock (the boot that judges it); a real core runs
+  those instructions several times faster than TCG does.
 - *Not done:* pktgen was not used (the socket-level UDP flood gives the per-packet cost with the
   stack's full path, and pktgen does not traverse the sender's LOCAL_OUT); IPv6 was not measured.
 """
