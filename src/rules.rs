@@ -477,8 +477,8 @@ const FILTER_MAX_WORDS: usize = (1 << 17) / 64;
 /// space; a shared bit costs a binary search, never a wrong answer.
 #[inline]
 fn filter_bit(key: u32, words: usize) -> usize {
-    let k = (((key >> 16) - 1) << 16) | (key & 0xffff);
-    k as usize & (words * 64 - 1)
+    let k = ((key >> 16).wrapping_sub(1) << 16) | (key & 0xffff);
+    k as usize & (words * 64).wrapping_sub(1)
 }
 
 /// Builds the index of `rules`, which must already be in evaluation order
@@ -543,12 +543,12 @@ impl<'a> Table<'a> {
         if self.keys.is_empty() {
             return Candidates { b1: empty, b2: empty, wild: self.wild, i: 0, j: 0, k: 0 };
         }
+        // A table built without a filter (none is empty when keys exist)
+        // searches every key rather than miss one.
         let find = |key: u32| {
             let b = filter_bit(key, self.filter.len());
-            match self.filter.get(b / 64) {
-                Some(w) if w & (1 << (b % 64)) != 0 => bucket(self.keys, key),
-                _ => empty,
-            }
+            let present = self.filter.is_empty() || self.filter.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0);
+            if present { bucket(self.keys, key) } else { empty }
         };
         let b1 = match c.pkt.ports() {
             Some((_, p)) => find(KEY_DPORT | u32::from(p)),

@@ -110,15 +110,18 @@ impl ByteSource for SkBuff {
         let (Ok(off), Ok(len)) = (i32::try_from(offset), i32::try_from(N)) else {
             return None;
         };
-        // SAFETY: the skb is alive by the type invariant; `buf` is valid for
-        // `N` bytes of writes. The helper is `skb_header_pointer()`: it
-        // returns NULL, `buf` (filled by `skb_copy_bits()`), or a pointer to
-        // `N` bytes inside the skb's linear area.
+        // The helper is `skb_header_pointer()`: it returns NULL, `buf`
+        // (filled by `skb_copy_bits()`), or a pointer to `N` bytes inside the
+        // skb's linear area.
+        // SAFETY: the skb is alive (type invariant); `buf` is valid for `N` bytes of writes.
         let p = unsafe { bindings::dockfw_skb_header(self.as_ptr(), off, len, buf.as_mut_ptr().cast()) };
-        // SAFETY: non-NULL, `p` points to `N` readable bytes: in `buf`, which
-        // we borrow for `'a`, or in the skb's data, which nobody frees or
-        // rewrites while the hook holds the skb (type invariant), and the
-        // skb is borrowed for `'a` too.
-        (!p.is_null()).then(|| unsafe { &*p.cast::<[u8; N]>() })
+        if p.is_null() {
+            return None;
+        }
+        // `p` is in `buf`, which we borrow for `'a`, or in the skb's data,
+        // which nobody frees or rewrites while the hook holds the skb (type
+        // invariant); the skb is borrowed for `'a` too.
+        // SAFETY: `p` is non-NULL and points to `N` bytes readable for `'a`.
+        Some(unsafe { &*p.cast::<[u8; N]>() })
     }
 }

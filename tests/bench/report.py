@@ -395,7 +395,6 @@ def write(data, path):
     info = data.get("info", {})
     busy = m.get("load_during_run") or []
     tg, _ = targets(data)
-    notes = open(path.replace("benchmarks.md", "benchmarks-notes.md")).read() if False else None  # noqa
     lines = [
         "# dockfw benchmarks",
         "",

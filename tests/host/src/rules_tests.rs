@@ -306,6 +306,9 @@ fn key_filter_sizes_and_shared_bits() {
         let c = ctx(Hook::Forward, &pkt, None);
         assert_eq!(t.table().eval(&c, |_| {}), want, "dport {port}");
         assert_eq!(t.table().candidates(&c).count(), usize::from(want.is_some()), "dport {port}: candidates");
+        // Without a filter the keys are searched: the same decision.
+        let unfiltered = Table { filter: &[], ..t.table() };
+        assert_eq!(unfiltered.eval(&c, |_| {}), want, "dport {port}: no filter");
     }
 }
 
