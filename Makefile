@@ -67,7 +67,7 @@ qemu-test: all
 # stress the module's own lifecycle, netlink input, packet parsing and
 # concurrency; DEBUG=1 the whole suite (about 85 minutes on 2 cores); DEBUG=0 none.
 DEBUG ?= subset
-DEBUG_SUBSET := filter_bad_input robust_nl_fuzz robust_packets robust_replace robust_modload
+DEBUG_SUBSET := filter_bad_input robust_nl_fuzz robust_packets robust_replace robust_modload hooks_on_demand
 ifneq ($(filter 1 subset,$(DEBUG)),)
 test: all module-debug
 	@DEBUG_SCENARIOS="$(if $(filter subset,$(DEBUG)),$(DEBUG_SUBSET))" \

@@ -21,10 +21,11 @@
 
 #include "dockfw_helpers.h"
 
-/* --- module parameters: read-only after load, except the trace switch ---- */
+/* --- module parameters: read-only after load, except the two switches --- */
 /* Not static: the hooks read it directly (one load, no call) on every packet. */
 bool dockfw_trace_on;
-module_param_named(trace, dockfw_trace_on, bool, 0644);
+static const struct kernel_param_ops dockfw_switch_ops;
+module_param_cb(trace, &dockfw_switch_ops, &dockfw_trace_on, 0644);
 MODULE_PARM_DESC(trace, "Print one rate-limited dmesg line per hook for packets matching the trace filter");
 
 static ushort trace_ports[16];
@@ -51,8 +52,67 @@ MODULE_PARM_DESC(trace_interval_ms, "dmesg trace: rate-limit interval in millise
 /* Opt-in self-measurement: time every hook call (STATS_HOOK_*). Off, it
  * costs the hooks one load and a predicted branch. */
 bool dockfw_hook_cost_on;
-module_param_named(hook_cost, dockfw_hook_cost_on, bool, 0644);
+module_param_cb(hook_cost, &dockfw_switch_ops, &dockfw_hook_cost_on, 0644);
 MODULE_PARM_DESC(hook_cost, "Measure the time and cycles spent in every hook call (dockfwctl stats: hook_*)");
+
+/*
+ * trace and hook_cost are switches that need dockfw's hooks at every hook
+ * point of every namespace (dockfw registers hooks on demand). Writing one
+ * first asks the Rust side to register (or release) them, then stores the
+ * value, so a write that fails (no memory) leaves both the hooks and the
+ * parameter as they were. Before module init is done, and from the start of
+ * module exit, only the value is stored: init applies it (attach), exit does
+ * not need it. dockfw_switches_live is read and written under the module's
+ * parameter lock, which sysfs holds around ->set.
+ */
+int dockfw_switches_apply(bool trace, bool hook_cost);	/* defined in Rust */
+static bool dockfw_switches_live;
+
+static int dockfw_switch_set(const char *val, const struct kernel_param *kp)
+{
+	bool *flag = kp->arg;
+	bool v, trace, cost;
+	int err;
+
+	/* "trace" alone on the insmod line means trace=1, as for bool. */
+	err = kstrtobool(val ? val : "1", &v);
+	if (err)
+		return err;
+	if (dockfw_switches_live) {
+		trace = flag == &dockfw_trace_on ? v : READ_ONCE(dockfw_trace_on);
+		cost = flag == &dockfw_hook_cost_on ? v : READ_ONCE(dockfw_hook_cost_on);
+		err = dockfw_switches_apply(trace, cost);
+		if (err)
+			return err;
+	}
+	WRITE_ONCE(*flag, v);
+	return 0;
+}
+
+static const struct kernel_param_ops dockfw_switch_ops = {
+	.flags = KERNEL_PARAM_OPS_FL_NOARG,
+	.set = dockfw_switch_set,
+	.get = param_get_bool,
+};
+
+int dockfw_switches_attach(void)
+{
+	int err;
+
+	kernel_param_lock(THIS_MODULE);
+	err = dockfw_switches_apply(READ_ONCE(dockfw_trace_on), READ_ONCE(dockfw_hook_cost_on));
+	if (!err)
+		dockfw_switches_live = true;
+	kernel_param_unlock(THIS_MODULE);
+	return err;
+}
+
+void dockfw_switches_detach(void)
+{
+	kernel_param_lock(THIS_MODULE);
+	dockfw_switches_live = false;
+	kernel_param_unlock(THIS_MODULE);
+}
 
 static struct ratelimit_state dockfw_trace_rs;
 
@@ -164,7 +224,7 @@ unsigned int dockfw_nr_cpu_ids(void) { return nr_cpu_ids; }
 u64 dockfw_local_clock(void) { return local_clock(); }
 u64 dockfw_get_cycles(void) { return (u64)get_cycles(); }
 
-/* --- hooked_netns: how many namespaces carry our hooks (read-only) ------- */
+/* --- hooked_netns: how many namespaces dockfw follows (read-only) -------- */
 size_t dockfw_hooked_netns(void);	/* defined in Rust */
 
 static int dockfw_hooked_netns_get(char *buf, const struct kernel_param *kp)
@@ -176,4 +236,4 @@ static const struct kernel_param_ops dockfw_hooked_netns_ops = {
 	.get = dockfw_hooked_netns_get,
 };
 module_param_cb(hooked_netns, &dockfw_hooked_netns_ops, NULL, 0444);
-MODULE_PARM_DESC(hooked_netns, "Number of network namespaces dockfw's hooks are registered in");
+MODULE_PARM_DESC(hooked_netns, "Number of network namespaces dockfw follows (its hooks are registered in each where needed)");

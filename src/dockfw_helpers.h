@@ -65,6 +65,13 @@ int dockfw_trace_ratelimit(void);
  * plain READ_ONCE-style load from the hooks. */
 extern bool dockfw_trace_on;
 extern bool dockfw_hook_cost_on;
+/* From module init, once the hooks can be registered: applies the two
+ * switches' current values (dockfw_switches_apply) and from then on every
+ * write of one. Returns 0 or -errno. */
+int dockfw_switches_attach(void);
+/* From module exit, before the state the switches act on goes away: later
+ * writes only store the value. */
+void dockfw_switches_detach(void);
 /* local_clock() (ns, per CPU) and get_cycles() (TSC on x86; 0 if none). */
 u64 dockfw_local_clock(void);
 u64 dockfw_get_cycles(void);

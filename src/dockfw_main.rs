@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 //! dockfw: container-aware netfilter tracing and filtering.
 //!
-//! Registers IPv4 and IPv6 hooks at every inet hook point, first in priority,
-//! in every network namespace, present and future, so that the path of a
-//! packet through Docker's DNAT, the bridge and each container's namespace
-//! can be seen (the nftrace experiment) and filtered in the terms the user
-//! meant (the published host port, the pre-DNAT destination).
+//! Follows every network namespace, present and future, and registers IPv4
+//! and IPv6 hooks there, first in priority, at the inet hook points its
+//! rules, trace filters, policy or switches need (on demand: a hook point
+//! nothing needs costs nothing), so that the path of a packet through
+//! Docker's DNAT, the bridge and each container's namespace can be seen (the
+//! nftrace experiment) and filtered in the terms the user meant (the
+//! published host port, the pre-DNAT destination).
 //!
 //! Module layout: `kernel_ext` is the only place with `unsafe` (safe wrappers
 //! over raw bindings); `model`, `packet` and `trace_filter` are pure `core`
@@ -37,7 +39,8 @@ use core::sync::atomic::AtomicU8;
 use kernel::sync::Mutex;
 use kernel_ext::genetlink::{Registration, ReleaseNotifier};
 use kernel_ext::global::{Global, Published};
-use kernel_ext::netfilter::PernetHooks;
+use kernel_ext::netfilter::{HookRegistry, PernetHooks};
+use kernel_ext::params::Switches;
 use kernel_ext::rcu::RcuBox;
 use ruleset::Ruleset;
 
@@ -66,6 +69,9 @@ pub(crate) struct State {
     pub(crate) trace: RcuBox<tracing::Filters>,
     /// Default verdict when no rule decides (a `DOCKFW_VERDICT_*`).
     pub(crate) policy: AtomicU8,
+    /// The namespaces followed and which hooks are registered in them.
+    #[pin]
+    pub(crate) hooks: HookRegistry<hooks::DockfwHooks>,
     pub(crate) stats: stats::Stats,
 }
 
@@ -82,23 +88,43 @@ pub(crate) struct Staging {
 /// The published module state; `None` to readers before init and after exit.
 pub(crate) static STATE: Global<State> = Global::new();
 
-/// Number of namespaces the hooks are registered in, for the C parameter
-/// `hooked_netns` (read-only in /sys/module/dockfw/parameters).
+/// Number of namespaces followed, for the C parameter `hooked_netns`
+/// (read-only in /sys/module/dockfw/parameters).
 #[no_mangle]
 pub extern "C" fn dockfw_hooked_netns() -> usize {
     hooks::HOOKED_NETNS.load(core::sync::atomic::Ordering::Relaxed)
 }
 
+/// A write of the `trace` or `hook_cost` parameter (or their values at
+/// module init), from the C parameter setter under the module's parameter
+/// lock, only while the `params::Switches` guard lives (inside the life of
+/// the module state). Returns 0 or -errno; on error the C side keeps the
+/// parameter's old value.
+#[no_mangle]
+pub extern "C" fn dockfw_switches_apply(trace: bool, hook_cost: bool) -> core::ffi::c_int {
+    match hooks::apply_switches(trace, hook_cost) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
 /// Lifecycle. Init order: C helpers, module state (published, with an
-/// empty ruleset), the netlink family (requests may arrive from then on;
-/// events may be multicast), the socket-release notifier (drops a closed
-/// socket's trace filters), then the pernet hooks (packets arrive from then
-/// on). Fields drop in declaration order, so exit is the reverse: hooks are
-/// unregistered in every namespace first (no hook runs after that), then
-/// the notifier, then the family (its event slot is cleared with a grace
-/// period, then running requests and dumps are waited for), then the state
-/// is unpublished and freed after an RCU grace period.
+/// empty ruleset and a hook registry that follows no namespace yet), the
+/// netlink family (requests may arrive from then on; events may be
+/// multicast; a rule added now only records the hooks it wants), the
+/// socket-release notifier (drops a closed socket's trace filters), the
+/// pernet operations (every namespace joins the registry and gets the hooks
+/// wanted so far: packets arrive from then on), then the `trace` and
+/// `hook_cost` switches (their values at load time applied, later writes
+/// register or release hooks). Fields drop in declaration order, so exit is
+/// the reverse: the switches are detached (a write only stores the value),
+/// the pernet operations are unregistered (each namespace's hooks with
+/// them: no hook runs after the grace period below), then the notifier,
+/// then the family (its event slot is cleared with a grace period, then
+/// running requests and dumps are waited for), then the state is
+/// unpublished and freed after an RCU grace period.
 struct Dockfw {
+    _switches: Switches,
     _hooks: PernetHooks<hooks::DockfwHooks>,
     _release: ReleaseNotifier<netlink::DockfwFamily>,
     _family: Registration<netlink::DockfwFamily>,
@@ -119,6 +145,7 @@ impl kernel::Module for Dockfw {
                 staging <- kernel::new_mutex!(Staging { owner: None, rules: kernel::alloc::KVVec::new(), generation: None }),
                 trace <- RcuBox::new(Some(no_filters)),
                 policy: AtomicU8::new(kernel_ext::uapi::VERDICT_ACCEPT),
+                hooks <- HookRegistry::new(),
                 stats,
             }),
             GFP_KERNEL,
@@ -126,12 +153,14 @@ impl kernel::Module for Dockfw {
         let family = Registration::register(module)?;
         let release = ReleaseNotifier::register()?;
         let hooks = PernetHooks::register()?;
+        let switches = Switches::attach()?;
         pr_info!(
-            "loaded: hooks in {} namespaces, trace ports {:?}\n",
+            "loaded: following {} namespaces, {} hooks registered, trace ports {:?}\n",
             dockfw_hooked_netns(),
+            STATE.with_sleepable(|st| st.hooks.registered()).unwrap_or(0),
             filter.ports()
         );
-        Ok(Dockfw { _hooks: hooks, _release: release, _family: family, _state: state })
+        Ok(Dockfw { _switches: switches, _hooks: hooks, _release: release, _family: family, _state: state })
     }
 }
 

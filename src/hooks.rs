@@ -5,24 +5,33 @@
 //! headers once, traces the packet if asked, and returns the verdict.
 //! Runs in softirq context: no sleeping, no allocation, no unbounded printk.
 //!
+//! Hooks on demand: a (family, hook) is registered, in every namespace, only
+//! while a rule or trace filter can match there, the default policy is drop,
+//! or the `trace`/`hook_cost` switch is on (`HookRegistry`, one wanted mask
+//! per `Reason` below). A writer grows the registered set before it
+//! publishes what needs it and shrinks it after it published what no longer
+//! does, so a published rule always has its hooks.
+//!
 //! Fast path: `ACTIVE` says, per (family, hook), whether any rule can match
 //! there, whether a trace filter can, and whether the default policy is
-//! drop. A hook with nothing to do (and the dmesg trace off) returns Accept
-//! after one load and a bit test: no RCU, no header parsing, no counters,
-//! no conntrack.
+//! drop. A registered hook with nothing to do (for the moment between a
+//! publication and the unregistration that follows it) returns Accept after
+//! one load and a bit test: no RCU, no header parsing, no counters, no
+//! conntrack.
 
 use crate::kernel_ext::net::Net;
-use crate::kernel_ext::netfilter::{HookSpec, HookState, PacketHook, PRIORITY_FIRST};
+use crate::kernel_ext::netfilter::{HookRegistry, HookSpec, HookState, PacketHook, Reason, PRIORITY_FIRST};
 use crate::kernel_ext::params;
 use crate::kernel_ext::skb::SkBuff;
 use crate::kernel_ext::uapi::{cycles, jiffies, local_clock_ns};
 use crate::model::{Family, Hook, Verdict};
 use crate::kernel_ext::uapi::{GROUP_TRACE, VERDICT_DROP};
 use crate::packet::{self, Packet};
-use crate::rules::{hook_bit, Action, Ctx};
+use crate::rules::{hook_bit, Action, Ctx, ALL_HOOK_BITS};
 use crate::ruleset::Ruleset;
 use crate::State;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use kernel::error::Result;
 
 pub(crate) struct DockfwHooks;
 
@@ -30,8 +39,16 @@ const fn spec(family: Family, hook: Hook) -> HookSpec {
     HookSpec { family, hook, priority: PRIORITY_FIRST }
 }
 
-/// Namespaces the hooks are currently registered in (init_net included).
+/// Namespaces followed (init_net included): the pernet `init` has run and
+/// the `pre_exit` has not.
 pub(crate) static HOOKED_NETNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Why hooks are registered (`HookRegistry` keeps one mask per reason, in
+/// `rules::hook_bit` bits).
+const RULES: Reason = Reason::new(0);
+const POLICY: Reason = Reason::new(1);
+const TRACE: Reason = Reason::new(2);
+const SWITCHES: Reason = Reason::new(3);
 
 /// Which hooks have work: bits 0..10 (`rules::hook_bit`) some rule can
 /// match there, bits 16..26 some trace filter can, `POLICY_DROP` the
@@ -51,16 +68,33 @@ fn set_bits(mask: u32, value: u32) {
     let _ = ACTIVE.fetch_update(Ordering::Release, Ordering::Relaxed, |a| Some((a & !mask) | (value & mask)));
 }
 
-/// Records which (family, hook) pairs the published ruleset has rules for.
-pub(crate) fn publish_rules(rs: Option<&Ruleset>) {
-    set_bits(RULE_BITS, rs.map_or(0, |r| u32::from(r.mask)));
+/// Before a ruleset is published: the hooks it has rules for are registered
+/// in every namespace. Fails (no memory) with nothing changed.
+pub(crate) fn prepare_rules(st: &State, rs: &Ruleset) -> Result {
+    st.hooks.grow(RULES, rs.mask)
 }
 
-/// Records which (family, hook) pairs the published trace filters can match.
-pub(crate) fn publish_trace(f: Option<&crate::tracing::Filters>) {
-    set_bits(RULE_BITS << TRACE_SHIFT, f.map_or(0, |f| u32::from(f.hook_mask())) << TRACE_SHIFT);
+/// After a ruleset is published: the fast path learns which (family, hook)
+/// pairs have rules, and hooks nothing needs any more are unregistered.
+pub(crate) fn publish_rules(st: &State, rs: Option<&Ruleset>) {
+    let mask = rs.map_or(0, |r| r.mask);
+    set_bits(RULE_BITS, u32::from(mask));
+    st.hooks.shrink_to(RULES, mask);
+}
+
+/// Before a trace filter list is published: the hooks its filters can
+/// match at are registered everywhere.
+pub(crate) fn prepare_trace(st: &State, f: &crate::tracing::Filters) -> Result {
+    st.hooks.grow(TRACE, f.hook_mask())
+}
+
+/// After a trace filter list is published (see `publish_rules`).
+pub(crate) fn publish_trace(st: &State, f: Option<&crate::tracing::Filters>) {
+    let mask = f.map_or(0, |f| f.hook_mask());
+    set_bits(RULE_BITS << TRACE_SHIFT, u32::from(mask) << TRACE_SHIFT);
     // A new filter list forgets "nobody listens" (see `trace_listened`).
     TRACE_GEN.fetch_add(1, Ordering::Release);
+    st.hooks.shrink_to(TRACE, mask);
 }
 
 /// Bumped by every publication of trace filters.
@@ -102,10 +136,41 @@ fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed) == quiet_key()
 }
 
-/// Records the default policy (a `DOCKFW_VERDICT_*`).
-pub(crate) fn publish_policy(policy: u8) {
-    set_bits(POLICY_DROP, if policy == VERDICT_DROP { POLICY_DROP } else { 0 });
+/// Sets the default policy (a `DOCKFW_VERDICT_*`). Drop needs every hook:
+/// they are registered first, and released after the policy is accept
+/// again. Fails (no memory) with nothing changed. The caller serialises
+/// policy changes (genl_mutex).
+pub(crate) fn set_policy(st: &State, policy: u8) -> Result {
+    let drop = policy == VERDICT_DROP;
+    if drop {
+        st.hooks.grow(POLICY, ALL_HOOK_BITS)?;
+    }
+    st.policy.store(policy, Ordering::Relaxed);
+    set_bits(POLICY_DROP, if drop { POLICY_DROP } else { 0 });
+    if !drop {
+        st.hooks.shrink_to(POLICY, 0);
+    }
+    Ok(())
 }
+
+/// The `trace` and `hook_cost` switches (see `dockfw_switches_apply`):
+/// either one on needs every hook.
+pub(crate) fn apply_switches(trace: bool, hook_cost: bool) -> Result {
+    let mask = if trace || hook_cost { ALL_HOOK_BITS } else { 0 };
+    crate::STATE.with_sleepable(|st| st.hooks.set(SWITCHES, mask)).unwrap_or(Ok(()))
+}
+
+// `HookRegistry` masks are bit i = HOOKS[i]; the reasons' masks are
+// `rules::hook_bit` bits: the same numbering.
+const _: () = {
+    let mut i = 0;
+    while i < DockfwHooks::HOOKS.len() {
+        let h = &DockfwHooks::HOOKS[i];
+        assert!(hook_bit(h.family, h.hook) == 1 << i);
+        i += 1;
+    }
+    assert!(HookRegistry::<DockfwHooks>::ALL == ALL_HOOK_BITS);
+};
 
 impl PacketHook for DockfwHooks {
     const HOOKS: &'static [HookSpec] = &[
@@ -138,6 +203,13 @@ impl PacketHook for DockfwHooks {
             return Verdict::Accept;
         }
         slow(spec.hook, spec.family, active, skb, state)
+    }
+
+    fn with_registry<R>(f: impl FnOnce(&HookRegistry<Self>) -> R) -> Option<R> {
+        // The state is published before the pernet operations and the
+        // parameter switches are registered, and unpublished after both are
+        // gone: every caller runs inside its life.
+        crate::STATE.with_sleepable(|st| f(&st.hooks))
     }
 
     fn net_init(_net: &Net) {

@@ -109,8 +109,8 @@ fn change<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KVV
 }
 
 /// Publishes the ruleset `f` builds from the current one (add and delete
-/// change only the small delta layer: see `ruleset`), and tells the hooks
-/// which of them now have rules.
+/// change only the small delta layer: see `ruleset`), with the hooks it
+/// needs registered first and the ones it no longer needs released after.
 fn update<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KBox<Ruleset>>) -> Result<R> {
     st.rules.update_then(
         |old| {
@@ -118,9 +118,11 @@ fn update<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KBo
             let old = old.unwrap_or(&empty);
             let mut out = R::default();
             let new = f(old, &mut out)?;
+            // Its hooks are registered before the set is published.
+            crate::hooks::prepare_rules(st, &new)?;
             Ok((Some(new), out))
         },
-        crate::hooks::publish_rules,
+        |rs| crate::hooks::publish_rules(st, rs),
     )
 }
 
@@ -325,6 +327,7 @@ fn stats_get(st: &State, req: &Request<'_>) -> Result {
     m.put_u64(STATS_HOOK_CALLS, s.hook_calls, STATS_PAD)?;
     m.put_u64(STATS_HOOK_NS, s.hook_ns, STATS_PAD)?;
     m.put_u64(STATS_HOOK_CYCLES, s.hook_cycles, STATS_PAD)?;
+    m.put_u32(STATS_HOOKS_REGISTERED, st.hooks.registered() as u32)?;
     m.nest_end(n);
     req.send(m)
 }
@@ -339,9 +342,7 @@ fn policy_get(st: &State, req: &Request<'_>) -> Result {
 fn policy_set(st: &State, req: &Request<'_>) -> Result {
     // The policy table already limits the value to accept or drop.
     let p = need(req, A_POLICY, "missing DOCKFW_A_POLICY")?.u8().ok_or(EINVAL)?;
-    st.policy.store(p, Ordering::Relaxed);
-    crate::hooks::publish_policy(p);
-    Ok(())
+    crate::hooks::set_policy(st, p).or_else(|e| req.fail(e, "cannot register the hooks a drop policy needs"))
 }
 
 // --- trace filters -------------------------------------------------------------
@@ -384,8 +385,9 @@ fn trace_set(st: &State, req: &Request<'_>) -> Result {
         let id = new.next_id;
         new.next_id = id.checked_add(1).ok_or(ENOSPC)?;
         new.list.push(crate::tracing::Filter { id, owner, matcher, rule }, GFP_KERNEL)?;
+        crate::hooks::prepare_trace(st, &new)?;
         Ok((Some(new), id))
-    }, crate::hooks::publish_trace);
+    }, |f| crate::hooks::publish_trace(st, f));
     if let Some(msg) = limit {
         req.set_error_msg(msg);
     }
@@ -408,8 +410,9 @@ fn trace_clear(st: &State, req: &Request<'_>) -> Result {
             missing = true;
             return Err(ENOENT);
         }
+        // Fewer filters need no new hook: nothing to prepare.
         Ok((Some(old.without(mine)?), ()))
-    }, crate::hooks::publish_trace);
+    }, |f| crate::hooks::publish_trace(st, f));
     if missing {
         req.set_error_msg("no trace filter with this id on this socket");
     }
@@ -425,7 +428,7 @@ impl OnRelease for DockfwFamily {
                 let _ = st.trace.update_then(|old| {
                     let empty = crate::tracing::Filters::empty();
                     Ok((Some(old.unwrap_or(&empty).without(|f| f.owner == portid)?), ()))
-                }, crate::hooks::publish_trace);
+                }, |f| crate::hooks::publish_trace(st, f));
             }
             let mut staging = st.staging.lock();
             if staging.owner == Some(portid) {

@@ -1,17 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Netfilter hooks registered in every network namespace.
+//! Netfilter hooks registered on demand in every network namespace.
 //!
-//! Since Linux 4.13 netfilter hooks are per namespace: `nf_register_net_hooks`
+//! Since Linux 4.13 netfilter hooks are per namespace: `nf_register_net_hook`
 //! only covers the namespace it is given. To see every packet a module must
 //! therefore register a pernet subsystem whose `init` runs for init_net, for
 //! every namespace that exists at registration time, and for every namespace
 //! created later, and whose `pre_exit` unregisters the hooks before the
 //! namespace is dismantled (the same place iptables' tables unhook).
 //!
-//! Lifecycle: `PernetHooks::register` → `register_pernet_subsys` → `init` in
-//! each namespace → hooks live; drop → `unregister_pernet_subsys` →
-//! `pre_exit` in each namespace → `nf_unregister_net_hooks` (which waits for
-//! in-flight hook calls with `synchronize_net`) → `exit`.
+//! A registered hook costs every packet at its hook point an indirect call,
+//! even when it returns at once, so dockfw registers a (family, hook) only
+//! while something needs it there: `HookRegistry` follows the namespaces and
+//! registers the union of what is wanted in all of them.
+//!
+//! Lifecycle: `HookRegistry` (empty) first; `PernetHooks::register` →
+//! `register_pernet_subsys` → `init` in each namespace → it joins the
+//! registry and gets the wanted hooks; writers grow the wanted set before
+//! they publish what needs it and shrink it after. Drop of `PernetHooks` →
+//! `unregister_pernet_subsys` → `pre_exit` in each namespace → its hooks are
+//! unregistered (`nf_unregister_net_hook` does not wait: the old hook array
+//! is freed after an RCU grace period, so a call under way may still finish;
+//! module exit waits for a grace period before freeing what hooks read) →
+//! `exit`. The registry goes last.
 
 use super::bindings;
 use super::net::{Net, NetDevice};
@@ -19,9 +29,14 @@ use super::skb::SkBuff;
 use crate::model::{Family, Hook, Verdict};
 use core::ffi::{c_int, c_uint, c_void};
 use core::marker::PhantomData;
-use kernel::alloc::{flags::GFP_KERNEL, KBox};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use kernel::error::{to_result, Result};
+use kernel::init::PinInit;
+use kernel::sync::{new_mutex, Mutex};
 use kernel::types::Opaque;
+use kernel::macros::pin_data;
+use kernel::pin_init;
 
 /// Hook priority of `NF_IP_PRI_FIRST`: before conntrack, NAT and every table.
 pub(crate) const PRIORITY_FIRST: i32 = bindings::nf_ip_hook_priorities_NF_IP_PRI_FIRST;
@@ -99,11 +114,11 @@ impl HookState {
     }
 }
 
-/// A packet hook set: which hooks to register and what to do per packet.
+/// A packet hook set: which hooks may be registered and what to do per packet.
 ///
 /// `hook` runs in softirq context (or with BH disabled in process context
 /// for LOCAL_OUT), under the RCU read lock: it must not sleep.
-pub(crate) trait PacketHook: 'static {
+pub(crate) trait PacketHook: 'static + Sized {
     const HOOKS: &'static [HookSpec];
 
     /// One packet at `spec`, one of `HOOKS`. Each registered hook point has
@@ -112,11 +127,211 @@ pub(crate) trait PacketHook: 'static {
     /// (family, hook) without decoding `state` first.
     fn hook(spec: &'static HookSpec, skb: &SkBuff, state: &HookState) -> Verdict;
 
-    /// Called after the hooks are registered in a namespace.
+    /// Runs `f` on the registry of this hook set. The pernet callbacks get
+    /// nothing but the namespace, so this is how they find it. It must be
+    /// reachable (`Some`) for the whole life of a `PernetHooks<Self>`.
+    fn with_registry<R>(f: impl FnOnce(&HookRegistry<Self>) -> R) -> Option<R>;
+
+    /// Called when a namespace joins the registry (its pernet `init`).
     fn net_init(_net: &Net) {}
 
-    /// Called after the hooks are unregistered from a namespace.
+    /// Called when a namespace leaves it (its pernet `pre_exit`), after
+    /// every hook of ours is unregistered from it.
     fn net_exit(_net: &Net) {}
+}
+
+/// Why hooks are wanted (a ruleset, a drop policy, a trace filter, a module
+/// parameter). The registry keeps one hook mask per reason and registers
+/// the union, so one writer narrowing its own mask never takes away a hook
+/// another still needs.
+#[derive(Clone, Copy)]
+pub(crate) struct Reason(u8);
+
+/// Number of distinct `Reason`s.
+const MAX_REASONS: usize = 8;
+
+impl Reason {
+    pub(crate) const fn new(i: u8) -> Reason {
+        assert!((i as usize) < MAX_REASONS);
+        Reason(i)
+    }
+}
+
+/// One namespace the registry follows.
+///
+/// # Invariants
+///
+/// `net` is a namespace whose pernet `init` has run and whose `pre_exit`
+/// has not finished: alive. `mask` is exactly the set of hooks (bit `i` =
+/// `HOOKS[i]`) registered in it with the registry's ops.
+#[derive(Clone, Copy)]
+struct NetHooks {
+    net: *mut bindings::net,
+    mask: u16,
+}
+
+// SAFETY: `net` is only used (to register and unregister hooks) by the
+// thread holding the registry's mutex; the namespace itself is shared
+// kernel state, alive by the type invariant, so moving the pointer between
+// threads is sound.
+unsafe impl Send for NetHooks {}
+
+struct Hooked {
+    nets: KVec<NetHooks>,
+    /// The hooks each `Reason` wants; every namespace in `nets` has exactly
+    /// their union registered (between calls of the registry's methods).
+    wants: [u16; MAX_REASONS],
+}
+
+impl Hooked {
+    fn union(&self) -> u16 {
+        self.wants.iter().fold(0, |m, w| m | w)
+    }
+}
+
+/// The namespaces a `PacketHook` set follows and which of its hooks are
+/// registered in them: hooks are registered on demand, in every namespace
+/// at once, only at the (family, hook) points something needs. A hook point
+/// nobody needs costs a packet nothing, not even netfilter's indirect call.
+///
+/// One mutex covers the list and the wanted masks, and both the pernet
+/// callbacks (a namespace appearing or going away) and the writers (a
+/// ruleset, policy or trace filter change) take it, so a namespace being
+/// created either is in the list when a change is applied or registers the
+/// changed set itself: none is missed. (The kernel's own namespace list
+/// would not do: a namespace joins it only after every pernet `init`.)
+///
+/// Lock order: `pernet_ops_rwsem` (pernet callbacks), genl_mutex and the
+/// writers' own locks (netlink), the module's parameter lock (sysfs) →
+/// this mutex → `nf_hook_mutex` (inside `nf_register_net_hook`).
+#[pin_data]
+pub(crate) struct HookRegistry<T: PacketHook> {
+    #[pin]
+    inner: Mutex<Hooked>,
+    /// Hooks registered over all namespaces (a statistic).
+    registered: AtomicUsize,
+    _t: PhantomData<T>,
+}
+
+impl<T: PacketHook> HookRegistry<T> {
+    /// Every hook of `T::HOOKS`.
+    pub(crate) const ALL: u16 = ((1u32 << Adapter::<T>::COUNT) - 1) as u16;
+
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            inner <- new_mutex!(Hooked { nets: KVec::new(), wants: [0; MAX_REASONS] }),
+            registered: AtomicUsize::new(0),
+            _t: PhantomData,
+        })
+    }
+
+    /// Adds `mask` to what `why` wants and registers what is missing in
+    /// every namespace. Call it before publishing what needs the hooks. On
+    /// failure (no memory) nothing is left registered that was not before,
+    /// and `why` wants what it wanted before.
+    pub(crate) fn grow(&self, why: Reason, mask: u16) -> Result {
+        let mut h = self.inner.lock();
+        let before = h.wants[usize::from(why.0)];
+        h.wants[usize::from(why.0)] = before | (mask & Self::ALL);
+        let target = h.union();
+        if let Err(e) = self.apply(&mut h.nets, target) {
+            h.wants[usize::from(why.0)] = before;
+            let back = h.union();
+            // Only unregisters: every namespace had `back` before this call.
+            let _ = self.apply(&mut h.nets, back);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Narrows what `why` wants to `mask` (what it wanted and `mask` both)
+    /// and unregisters the hooks no reason wants any more. Call it after
+    /// publishing what no longer needs them: until then a hook still runs
+    /// (and finds nothing to do). Cannot fail: it only unregisters.
+    pub(crate) fn shrink_to(&self, why: Reason, mask: u16) {
+        let mut h = self.inner.lock();
+        h.wants[usize::from(why.0)] &= mask;
+        let target = h.union();
+        let _ = self.apply(&mut h.nets, target);
+    }
+
+    /// Sets what `why` wants to exactly `mask`: `grow`, then `shrink_to`.
+    pub(crate) fn set(&self, why: Reason, mask: u16) -> Result {
+        self.grow(why, mask)?;
+        self.shrink_to(why, mask);
+        Ok(())
+    }
+
+    /// Hooks registered, summed over the namespaces.
+    pub(crate) fn registered(&self) -> usize {
+        self.registered.load(Ordering::Relaxed)
+    }
+
+    /// Brings every namespace to `target`. Stops at the first failed
+    /// registration; the namespaces' masks say what is registered then.
+    fn apply(&self, nets: &mut KVec<NetHooks>, target: u16) -> Result {
+        for n in nets.as_mut_slice() {
+            self.reconcile(n, target)?;
+        }
+        Ok(())
+    }
+
+    /// Registers and unregisters hooks in one namespace until it has
+    /// exactly `target`; stops at the first failed registration.
+    fn reconcile(&self, n: &mut NetHooks, target: u16) -> Result {
+        let ops = Adapter::<T>::ops();
+        for i in 0..Adapter::<T>::COUNT {
+            let bit = 1u16 << i;
+            if target & bit != 0 && n.mask & bit == 0 {
+                // SAFETY: `n.net` is alive (type invariant of `NetHooks`);
+                // `ops[i]` is an initialised `'static` hook ops entry that is
+                // not registered in it (bit clear in `n.mask`).
+                to_result(unsafe { bindings::nf_register_net_hook(n.net, &ops[i]) })?;
+                n.mask |= bit;
+                self.registered.fetch_add(1, Ordering::Relaxed);
+            } else if target & bit == 0 && n.mask & bit != 0 {
+                // SAFETY: as above; `ops[i]` is registered in `n.net` (bit
+                // set). A hook call already under way may still run after
+                // this returns (netfilter frees the old hook array after an
+                // RCU grace period): harmless, the module state outlives the
+                // registry, and module exit waits for a grace period.
+                unsafe { bindings::nf_unregister_net_hook(n.net, &ops[i]) };
+                n.mask &= !bit;
+                self.registered.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// A namespace appears: it joins the list and gets the wanted hooks.
+    fn net_init(&self, net: *mut bindings::net) -> Result {
+        let mut h = self.inner.lock();
+        h.nets.push(NetHooks { net, mask: 0 }, GFP_KERNEL)?;
+        let target = h.union();
+        let last = h.nets.len() - 1;
+        let mut n = h.nets[last];
+        let r = self.reconcile(&mut n, target);
+        if r.is_err() {
+            // The namespace will not exist: take back what was registered.
+            let _ = self.reconcile(&mut n, 0);
+            super::vec::truncate(&mut h.nets, last);
+        } else {
+            h.nets[last] = n;
+        }
+        r
+    }
+
+    /// A namespace goes away: its hooks are unregistered and it leaves the
+    /// list. Not finding it is fine (its `init` found no registry).
+    fn net_exit(&self, net: *mut bindings::net) {
+        let mut h = self.inner.lock();
+        let Some(i) = h.nets.iter().position(|n| n.net == net) else { return };
+        let mut n = h.nets[i];
+        let _ = self.reconcile(&mut n, 0);
+        let last = h.nets.len() - 1;
+        h.nets[i] = h.nets[last];
+        super::vec::truncate(&mut h.nets, last);
+    }
 }
 
 struct Adapter<T>(PhantomData<T>);
@@ -193,14 +408,13 @@ impl<T: PacketHook> Adapter<T> {
     ///
     /// Only for the pernet core: `net` must be a namespace being set up.
     unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
-        // SAFETY: `ops()` is a `'static` array whose first `COUNT` entries are
-        // initialised hook ops; `net` is the namespace being initialised.
-        let ret = unsafe { bindings::nf_register_net_hooks(net, Self::ops().as_ptr(), Self::COUNT as c_uint) };
-        if ret == 0 {
-            // SAFETY: the pernet core passes a live namespace.
-            T::net_init(unsafe { Net::from_raw(net) });
+        let r = T::with_registry(|reg| reg.net_init(net)).unwrap_or(Ok(()));
+        if let Err(e) = r {
+            return e.to_errno();
         }
-        ret
+        // SAFETY: the pernet core passes a live namespace.
+        T::net_init(unsafe { Net::from_raw(net) });
+        0
     }
 
     /// # Safety
@@ -208,16 +422,16 @@ impl<T: PacketHook> Adapter<T> {
     /// Only for the pernet core: `net` must be a namespace whose `net_init`
     /// succeeded and which is now being dismantled.
     unsafe extern "C" fn net_pre_exit(net: *mut bindings::net) {
-        // SAFETY: `init` succeeded for this namespace (the pernet core only
-        // calls `pre_exit` then), so these exact ops are registered in it.
-        unsafe { bindings::nf_unregister_net_hooks(net, Self::ops().as_ptr(), Self::COUNT as c_uint) };
+        T::with_registry(|reg| reg.net_exit(net));
         // SAFETY: the pernet core passes a live namespace.
         T::net_exit(unsafe { Net::from_raw(net) });
     }
 }
 
-/// `T`'s hooks registered in every network namespace, present and future.
-/// Dropping it unregisters them everywhere.
+/// `T`'s namespaces followed, present and future: each joins `T`'s
+/// `HookRegistry` (which registers the hooks wanted there) when it is set
+/// up, and leaves it (its hooks unregistered) before it is dismantled.
+/// Dropping this unregisters the hooks everywhere.
 ///
 /// # Invariants
 ///
@@ -246,8 +460,10 @@ impl<T: PacketHook> PernetHooks<T> {
 impl<T: PacketHook> Drop for PernetHooks<T> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant `ops` is registered. This runs
-        // `pre_exit` in every namespace, so no hook remains and none is
-        // running when it returns.
+        // `pre_exit` in every namespace, so no hook of ours remains
+        // registered when it returns (calls already under way finish within
+        // an RCU grace period, which module exit waits for before freeing
+        // the state they read).
         unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
     }
 }

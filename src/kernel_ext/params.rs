@@ -3,7 +3,37 @@
 //! no parameter support) and the dmesg trace rate limiter.
 
 use super::bindings;
+use kernel::error::{to_result, Result};
 use kernel::str::CStr;
+
+/// The two run-time switches, `trace` and `hook_cost`, acting on the module:
+/// from `attach` until drop, writing one calls the module's
+/// `dockfw_switches_apply(trace, hook_cost)` (under the module's parameter
+/// lock) and only stores the value if that returns 0. Before and after, a
+/// write only stores the value.
+///
+/// The module defines `dockfw_switches_apply`; it may rely on the module
+/// state being there while this guard lives.
+pub(crate) struct Switches(());
+
+impl Switches {
+    /// Applies the switches' current values, then every later write.
+    pub(crate) fn attach() -> Result<Switches> {
+        // SAFETY: called from module init; the helper only takes the module's
+        // parameter lock and calls `dockfw_switches_apply`.
+        to_result(unsafe { bindings::dockfw_switches_attach() })?;
+        Ok(Switches(()))
+    }
+}
+
+impl Drop for Switches {
+    fn drop(&mut self) {
+        // SAFETY: `attach` succeeded; after this returns no write of a switch
+        // calls into the module (the flag is cleared under the parameter
+        // lock that every write holds).
+        unsafe { bindings::dockfw_switches_detach() };
+    }
+}
 
 /// Reads a `bool` module parameter with one volatile byte load (READ_ONCE):
 /// what the hooks check on every packet before doing any work.

@@ -87,6 +87,7 @@ pub(crate) const STATS_TRACE_LOST: u32 = b::dockfw_stats_attr_DOCKFW_STATS_TRACE
 pub(crate) const STATS_HOOK_CALLS: u32 = b::dockfw_stats_attr_DOCKFW_STATS_HOOK_CALLS;
 pub(crate) const STATS_HOOK_NS: u32 = b::dockfw_stats_attr_DOCKFW_STATS_HOOK_NS;
 pub(crate) const STATS_HOOK_CYCLES: u32 = b::dockfw_stats_attr_DOCKFW_STATS_HOOK_CYCLES;
+pub(crate) const STATS_HOOKS_REGISTERED: u32 = b::dockfw_stats_attr_DOCKFW_STATS_HOOKS_REGISTERED;
 
 pub(crate) const EV_TIMESTAMP: u32 = b::dockfw_event_attr_DOCKFW_EV_TIMESTAMP;
 pub(crate) const EV_SKB_ID: u32 = b::dockfw_event_attr_DOCKFW_EV_SKB_ID;

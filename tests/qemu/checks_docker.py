@@ -133,7 +133,7 @@ def expect_hooked_in_container(g, evs, name, client, what, inum=None):
 def expect_loaded_first(g):
     """dockfw was loaded while only the initial namespace existed: every
     container namespace Docker made later got its hooks from pernet init."""
-    m = re.search(r"dockfw: loaded: hooks in (\d+) namespaces", g.dmesg)
+    m = re.search(r"dockfw: loaded: following (\d+) namespaces", g.dmesg)
     expect(m is not None, "no `dockfw: loaded` line in the kernel log")
     expect(m.group(1) == "1", f"dockfw was loaded with {m.group(1)} namespaces alive, want 1 (before dockerd)")
 

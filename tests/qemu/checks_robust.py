@@ -41,6 +41,10 @@ def robust_netns_churn(g):
            f"hooked_netns (parameter) {g.fact('hooked_param')} after {n} namespaces came and went, want {live}")
     st = ctl_json(g, "stats")
     expect(st["hooked_netns"] == live, f"dockfwctl stats hooked_netns {st['hooked_netns']}, want {live}")
+    # hook_cost=1 wants every hook (10 per namespace); the namespaces that
+    # went away took theirs with them.
+    expect(st["hooks_registered"] == 10 * live,
+           f"dockfwctl stats hooks_registered {st['hooks_registered']}, want 10 in each of {live} namespaces")
     expect(st["dropped"] == 0, f"dockfw dropped {st['dropped']} packets with no rule loaded")
     expect(st["malformed"] == 0, f"{st['malformed']} packets did not parse")
     rx = num(g, "flood_received")

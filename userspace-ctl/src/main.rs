@@ -919,7 +919,7 @@ mod tests {
         assert_eq!(DOCKFW_CMD_TRACE_SET, DOCKFW_CMD_POLICY_SET + 1);
         assert_eq!(DOCKFW_A_MAX, DOCKFW_A_GENERATION);
         assert_eq!(DOCKFW_RA_MAX, DOCKFW_RA_INACTIVE);
-        assert_eq!(DOCKFW_STATS_MAX, DOCKFW_STATS_HOOK_CYCLES);
+        assert_eq!(DOCKFW_STATS_MAX, DOCKFW_STATS_HOOKS_REGISTERED);
         assert_eq!(DOCKFW_STATS_TRACE_FILTERS, DOCKFW_STATS_PAD + 1);
         assert_eq!(DOCKFW_EV_MAX, DOCKFW_EV_PAD);
         assert_eq!(DOCKFW_EV_TIMESTAMP, 1);

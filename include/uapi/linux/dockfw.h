@@ -131,7 +131,7 @@ enum dockfw_replace_phase {
 enum dockfw_stats_attr {
 	DOCKFW_STATS_UNSPEC,
 	DOCKFW_STATS_RULES,		/* u32 */
-	DOCKFW_STATS_HOOKED_NETNS,	/* u32 */
+	DOCKFW_STATS_HOOKED_NETNS,	/* u32: network namespaces followed */
 	DOCKFW_STATS_GENERATION,	/* u32: bumped by every ruleset change */
 	DOCKFW_STATS_PACKETS,		/* u64: hook calls that had work to do (a
 					 * rule, trace filter or drop policy for
@@ -147,6 +147,11 @@ enum dockfw_stats_attr {
 	DOCKFW_STATS_HOOK_CALLS,	/* u64: hook calls timed */
 	DOCKFW_STATS_HOOK_NS,		/* u64: their total time, ns (local_clock) */
 	DOCKFW_STATS_HOOK_CYCLES,	/* u64: their total cycles (get_cycles; 0 if none) */
+	DOCKFW_STATS_HOOKS_REGISTERED,	/* u32: netfilter hooks registered, summed
+					 * over the namespaces (hooks are
+					 * registered only where a rule, trace
+					 * filter, drop policy or switch needs
+					 * them) */
 	__DOCKFW_STATS_MAX,
 };
 #define DOCKFW_STATS_MAX (__DOCKFW_STATS_MAX - 1)
