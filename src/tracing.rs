@@ -3,9 +3,10 @@
 //! owned by the socket that sent them, and one multicast event per hook a
 //! matching packet crosses (group "trace").
 //!
-//! Cost model: with no filter installed the hooks pay one RCU read of an
-//! empty list; with filters but no listener, one `genl_has_listeners` test
-//! before anything is built. Events are allocated with GFP_ATOMIC and lost
+//! Cost model: with no filter installed no hook is registered for the
+//! stream; a filter registers the hooks it can match at (`hooks`); with
+//! filters but no listener, the hooks answer from a cached "nobody listens"
+//! before anything is parsed, and `emit` asks `genl_has_listeners` again. Events are allocated with GFP_ATOMIC and lost
 //! (counted) rather than ever delaying a packet.
 
 use crate::kernel_ext::genetlink::{Delivery, Message};

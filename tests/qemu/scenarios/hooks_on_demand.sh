@@ -26,9 +26,10 @@ snap() {
 	fact "netns:$1" "$(echo "$s" | sed -n 's/.*"hooked_netns":\([0-9]*\).*/\1/p')"
 }
 
-# Control: the kernel lists hooks at all (conntrack, NAT and the iptables-nft
-# chains Docker's rules made), so an empty dockfw list means something.
-fact nft_lines "$(nft list hooks 2>&1 | grep -c 'chain ip nat' || true)"
+# Control: the kernel lists the hooks it has at all (conntrack's, and the
+# filter FORWARD chain Docker's iptables-nft rules made), so an empty list of
+# dockfw's means something.
+fact nft_control "$(nft list hooks 2>&1 | grep -c -e 'ipv4_conntrack_in' -e 'chain ip filter FORWARD' || true)"
 
 insmod $KO
 snap loaded
