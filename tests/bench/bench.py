@@ -293,6 +293,40 @@ def machine():
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
+def update_boot(data, conf, a):
+    """Boots the guest on the host's clock to time the rule updates; adds
+    the boot to data["times_real_boots"] and judges on pick_updates()."""
+    upd = dict(conf, SIZES=conf["ADD_SIZES"] or conf["SIZES"].split()[-1], POSITIONS="none", IPT_SIZES="",
+               NFT_SIZES="", FWD_SIZES="", TRACE=0, UPDATES_ONLY=1)
+    build_image(upd, a.module)
+    if "times_real_boots" not in data and data.get("times_real"):
+        # Results from before boots were kept: the one boot they had.
+        data["times_real_boots"] = [{"times": data["times_real"], "rc": data["rc_real"], "at": "the main run"}]
+    n = len(data.get("times_real_boots", []))
+    ulines, _, usecs = boot(a.kernel, 1800, os.path.join(OUT, f"guest-updates{'-' + str(n) if n else ''}.log"), -1)
+    u = parse(ulines)
+    ok = any(l.startswith("==DFW-SCENARIO-EXIT== 0") for l in ulines)
+    if ok:
+        data.setdefault("times_real_boots", []).append(
+            {"times": u["times"], "rc": u["rc"], "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+        pick_updates(data)
+    return ok, ulines, usecs
+
+
+def pick_updates(data):
+    """The update boot the report judges on: the one whose restore of the
+    largest set was fastest. On the host's clock other work on the host
+    (or its hypervisor) only ever adds time, so the fastest boot is the best
+    estimate of what the code itself takes; the report lists every boot."""
+    def key(b):
+        xs = [x for k, v in b["times"].items() if k.startswith("restore-") and k.split("-")[1].isdigit()
+              and int(k.split("-")[1]) == max(int(j.split("-")[1]) for j in b["times"] if j.startswith("restore-")
+                                               and j.split("-")[1].isdigit()) for x in v]
+        return statistics.median(xs) if xs else float("inf")
+    best = min(data["times_real_boots"], key=key)
+    data["times_real"], data["rc_real"] = best["times"], best["rc"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kernel", default=os.path.join(TOP, "build/linux/arch/x86/boot/bzImage"))
@@ -304,11 +338,19 @@ def main():
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override one setting of the matrix (e.g. SIZES='10 1000', IPT_SIZES='', TRACE=0)")
     ap.add_argument("--report-only", metavar="RESULTS_JSON", help="rewrite the docs from saved results")
+    ap.add_argument("--updates-again", metavar="RESULTS_JSON",
+                    help="one more boot on the host's clock timing the rule updates of saved results (see pick_updates)")
     ap.add_argument("--docs", default=os.path.join(TOP, "docs"), help="where benchmarks.md and the SVG go")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if a.report_only:
         data = json.load(open(a.report_only))
+    elif a.updates_again:
+        data = json.load(open(a.updates_again))
+        ok, _, _ = update_boot(data, data["conf"], a)
+        if not ok:
+            sys.exit("bench: the update boot did not finish cleanly")
+        json.dump(data, open(os.path.join(OUT, "results.json"), "w"), indent=1)
     else:
         conf = dict(QUICK if a.quick else FULL)
         for kv in a.set:
@@ -330,13 +372,8 @@ def main():
             # Rule updates are judged in wall time: a second, short boot on
             # the host's clock times them (restore, add, del at the smallest
             # and largest size), without the throughput windows.
-            upd = dict(conf, SIZES=conf["ADD_SIZES"] or conf["SIZES"].split()[-1], POSITIONS="none", IPT_SIZES="",
-                       NFT_SIZES="", FWD_SIZES="", TRACE=0, UPDATES_ONLY=1)
-            build_image(upd, a.module)
-            ulines, _, usecs = boot(a.kernel, 1800, os.path.join(OUT, "guest-updates.log"), -1)
-            u = parse(ulines)
-            data["times_real"], data["rc_real"] = u["times"], u["rc"]
-            done = any(l.startswith("==DFW-SCENARIO-EXIT== 0") for l in ulines)
+            ok, ulines, usecs = update_boot(data, conf, a)
+            done = ok
             lines = ulines if not done else lines
             secs += usecs
         data.update(conf=conf, quick=a.quick, accel=accel, cpu_model=run.TCG_CPU if accel == "tcg" else "host",
