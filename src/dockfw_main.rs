@@ -67,6 +67,9 @@ pub(crate) struct State {
     /// Trace-stream filters, owned by the netlink sockets that set them.
     #[pin]
     pub(crate) trace: RcuBox<tracing::Filters>,
+    /// Which hooks the trace stream wants (see `hooks::update_trace`).
+    #[pin]
+    pub(crate) trace_hooks: Mutex<hooks::TraceHooks>,
     /// Default verdict when no rule decides (a `DOCKFW_VERDICT_*`).
     pub(crate) policy: AtomicU8,
     /// The namespaces followed and which hooks are registered in them.
@@ -144,6 +147,7 @@ impl kernel::Module for Dockfw {
                 rules <- RcuBox::new(Some(empty)),
                 staging <- kernel::new_mutex!(Staging { owner: None, rules: kernel::alloc::KVVec::new(), generation: None }),
                 trace <- RcuBox::new(Some(no_filters)),
+                trace_hooks <- kernel::new_mutex!(hooks::TraceHooks::new()),
                 policy: AtomicU8::new(kernel_ext::uapi::VERDICT_ACCEPT),
                 hooks <- HookRegistry::new(),
                 stats,

@@ -31,6 +31,7 @@ use crate::rules::{hook_bit, Action, Ctx, ALL_HOOK_BITS};
 use crate::ruleset::Ruleset;
 use crate::State;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use kernel::alloc::KBox;
 use kernel::error::Result;
 
 pub(crate) struct DockfwHooks;
@@ -82,19 +83,83 @@ pub(crate) fn publish_rules(st: &State, rs: Option<&Ruleset>) {
     st.hooks.shrink_to(RULES, mask);
 }
 
-/// Before a trace filter list is published: the hooks its filters can
-/// match at are registered everywhere.
-pub(crate) fn prepare_trace(st: &State, f: &crate::tracing::Filters) -> Result {
-    st.hooks.grow(TRACE, f.hook_mask())
+/// What the trace stream's hooks depend on, under one lock (taken before the
+/// trace filter cell's and the registry's): the hooks the installed filters
+/// can match at, and whether anyone may be listening on the trace group.
+/// The filters' hooks are registered only while someone may listen: filters
+/// held by a socket that does not listen cost packets nothing.
+pub(crate) struct TraceHooks {
+    filters: u16,
+    listening: bool,
 }
 
-/// After a trace filter list is published (see `publish_rules`).
-pub(crate) fn publish_trace(st: &State, f: Option<&crate::tracing::Filters>) {
-    let mask = f.map_or(0, |f| f.hook_mask());
-    set_bits(RULE_BITS << TRACE_SHIFT, u32::from(mask) << TRACE_SHIFT);
-    // A new filter list forgets "nobody listens" (see `trace_listened`).
-    TRACE_GEN.fetch_add(1, Ordering::Release);
-    st.hooks.shrink_to(TRACE, mask);
+impl TraceHooks {
+    pub(crate) const fn new() -> TraceHooks {
+        TraceHooks { filters: 0, listening: false }
+    }
+}
+
+fn trace_has_listeners() -> bool {
+    crate::netlink::DockfwFamily::events().has_listeners(GROUP_TRACE)
+}
+
+/// Publishes the trace filter list `f` builds from the current one: the
+/// hooks it needs are registered first (if anyone may listen), the ones it
+/// no longer needs released after, the fast path told which hooks have
+/// filters. Fails (no memory) with nothing changed.
+pub(crate) fn update_trace<R>(
+    st: &State,
+    f: impl FnOnce(Option<&crate::tracing::Filters>) -> Result<(Option<KBox<crate::tracing::Filters>>, R)>,
+) -> Result<R> {
+    let mut th = st.trace_hooks.lock();
+    // A `dockfwctl trace` session joins the group, then installs its filter:
+    // by now its membership is visible, even if a concurrent `left` of
+    // another socket cleared `listening` between its join and now.
+    if !th.listening && trace_has_listeners() {
+        th.listening = true;
+    }
+    let listening = th.listening;
+    st.trace.update_then(
+        |old| {
+            let (new, r) = f(old)?;
+            if listening {
+                st.hooks.grow(TRACE, new.as_ref().map_or(0, |n| n.hook_mask()))?;
+            }
+            Ok((new, r))
+        },
+        |published| {
+            let mask = published.map_or(0, |f| f.hook_mask());
+            th.filters = mask;
+            set_bits(RULE_BITS << TRACE_SHIFT, u32::from(mask) << TRACE_SHIFT);
+            // A new filter list forgets "nobody listens" (see `trace_listened`).
+            TRACE_GEN.fetch_add(1, Ordering::Release);
+            st.hooks.shrink_to(TRACE, if listening { mask } else { 0 });
+        },
+    )
+}
+
+/// A socket is joining the trace group (not yet visible as a listener):
+/// the installed filters' hooks are registered now, so its first packets
+/// are seen. A join cannot be refused here; if the hooks cannot be
+/// registered (no memory) the session gets no events until the next filter
+/// change retries, and the kernel log says so.
+pub(crate) fn trace_joining(st: &State) {
+    let mut th = st.trace_hooks.lock();
+    th.listening = true;
+    if st.hooks.grow(TRACE, th.filters).is_err() {
+        // One line per failed join (CAP_NET_ADMIN only), not per packet.
+        kernel::pr_warn!("no memory for the trace filters' hooks: trace events are missing\n");
+    }
+}
+
+/// A socket left the trace group: when nobody listens any more, the
+/// filters' hooks are released (the filters stay installed).
+pub(crate) fn trace_left(st: &State) {
+    let mut th = st.trace_hooks.lock();
+    if th.listening && !trace_has_listeners() {
+        th.listening = false;
+        st.hooks.shrink_to(TRACE, 0);
+    }
 }
 
 /// Bumped by every publication of trace filters.

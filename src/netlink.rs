@@ -80,6 +80,21 @@ impl Family for DockfwFamily {
         &SLOT
     }
 
+    // The trace group's listeners decide whether the trace filters' hooks
+    // are registered (`hooks::update_trace`). The family is unregistered
+    // before the state goes away, so the state is there for these calls.
+    fn joining(group: usize) {
+        if group == GROUP_TRACE as usize {
+            crate::STATE.with_sleepable(crate::hooks::trace_joining);
+        }
+    }
+
+    fn left(group: usize) {
+        if group == GROUP_TRACE as usize {
+            crate::STATE.with_sleepable(crate::hooks::trace_left);
+        }
+    }
+
     fn dumpit(cmd: u8, dump: &mut Dump<'_>) -> Result<bool> {
         if cmd != CMD_RULE_GET {
             return Err(EINVAL);
@@ -370,7 +385,7 @@ fn trace_set(st: &State, req: &Request<'_>) -> Result {
     };
     let owner = req.portid();
     let mut limit = None;
-    let id = st.trace.update_then(|old| {
+    let id = crate::hooks::update_trace(st, |old| {
         let empty = crate::tracing::Filters::empty();
         let old = old.unwrap_or(&empty);
         if old.list.len() >= crate::tracing::MAX_FILTERS {
@@ -385,9 +400,8 @@ fn trace_set(st: &State, req: &Request<'_>) -> Result {
         let id = new.next_id;
         new.next_id = id.checked_add(1).ok_or(ENOSPC)?;
         new.list.push(crate::tracing::Filter { id, owner, matcher, rule }, GFP_KERNEL)?;
-        crate::hooks::prepare_trace(st, &new)?;
         Ok((Some(new), id))
-    }, |f| crate::hooks::publish_trace(st, f));
+    });
     if let Some(msg) = limit {
         req.set_error_msg(msg);
     }
@@ -402,7 +416,7 @@ fn trace_clear(st: &State, req: &Request<'_>) -> Result {
     let owner = req.portid();
     let one = req.attr(A_TRACE_ID).and_then(|a| a.u32());
     let mut missing = false;
-    let r = st.trace.update_then(|old| {
+    let r = crate::hooks::update_trace(st, |old| {
         let empty = crate::tracing::Filters::empty();
         let old = old.unwrap_or(&empty);
         let mine = |f: &crate::tracing::Filter| f.owner == owner && one.map_or(true, |id| f.id == id);
@@ -410,9 +424,8 @@ fn trace_clear(st: &State, req: &Request<'_>) -> Result {
             missing = true;
             return Err(ENOENT);
         }
-        // Fewer filters need no new hook: nothing to prepare.
         Ok((Some(old.without(mine)?), ()))
-    }, |f| crate::hooks::publish_trace(st, f));
+    });
     if missing {
         req.set_error_msg("no trace filter with this id on this socket");
     }
@@ -425,10 +438,10 @@ impl OnRelease for DockfwFamily {
         crate::STATE.with_sleepable(|st| {
             let has = st.trace.read(|f| f.is_some_and(|f| f.list.iter().any(|x| x.owner == portid)));
             if has {
-                let _ = st.trace.update_then(|old| {
+                let _ = crate::hooks::update_trace(st, |old| {
                     let empty = crate::tracing::Filters::empty();
                     Ok((Some(old.unwrap_or(&empty).without(|f| f.owner == portid)?), ()))
-                }, |f| crate::hooks::publish_trace(st, f));
+                });
             }
             let mut staging = st.staging.lock();
             if staging.owner == Some(portid) {

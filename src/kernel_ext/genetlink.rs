@@ -55,6 +55,18 @@ pub(crate) trait Family: 'static {
     /// The slot through which events are multicast (a `static` of the
     /// implementor's).
     fn slot() -> &'static FamilySlot;
+
+    /// A socket is joining multicast group `group` (an index into
+    /// `MCGRPS`). Process context, may sleep. Called *before* the socket's
+    /// membership is visible (`has_listeners` does not see it yet), and the
+    /// join cannot be refused from here (the genl core ignores the result).
+    fn joining(_group: usize) {}
+
+    /// A socket left group `group` (dropped it or closed). Process context,
+    /// may sleep; the membership is already gone from `has_listeners`. Not
+    /// balanced with `joining`: dropping a group the socket never joined
+    /// calls it too, so the caller must re-derive, not count.
+    fn left(_group: usize) {}
 }
 
 /// The registered family, for multicast from any context.
@@ -524,6 +536,30 @@ impl Dump<'_> {
 struct Adapter<F>(PhantomData<F>);
 
 impl<F: Family> Adapter<F> {
+    /// `genl_family.bind`: a socket is joining one of our groups.
+    ///
+    /// # Safety
+    ///
+    /// Only for the genl core, which passes the index of one of the
+    /// family's multicast groups.
+    unsafe extern "C" fn bind(group: c_int) -> c_int {
+        if let Ok(g) = usize::try_from(group) {
+            F::joining(g);
+        }
+        0
+    }
+
+    /// `genl_family.unbind`: a socket left one of our groups.
+    ///
+    /// # Safety
+    ///
+    /// As for `bind`.
+    unsafe extern "C" fn unbind(group: c_int) {
+        if let Ok(g) = usize::try_from(group) {
+            F::left(g);
+        }
+    }
+
     /// # Safety
     ///
     /// Only for the genl core: `info` must be the live request info of a
@@ -637,6 +673,8 @@ impl<F: Family> Registration<F> {
         fam.n_ops = F::COMMANDS.len() as u8;
         fam.mcgrps = s.mcgrps.as_ptr();
         fam.n_mcgrps = F::MCGRPS.len() as u8;
+        fam.bind = Some(Adapter::<F>::bind);
+        fam.unbind = Some(Adapter::<F>::unbind);
         // Strict validation (reserved header fields, policies) for all ops.
         fam.resv_start_op = 0;
         fam.module = module.as_ptr().cast();

@@ -666,6 +666,12 @@ def hooks_on_demand(g):
            f"the trace session saw no c2 LOCAL_IN event of c1 -> c2:8080 ({len(evs)} events)")
     expect(all(e.hook == "LOCAL_IN" for e in evs), f"the input filter saw {sorted({e.hook for e in evs})}")
     step("trace_gone", set(), five)
+    expect(g.fact("holder_filters") == "1", f"{g.fact('holder_filters')} trace filters with the holder, want 1")
+    step("holder", set(), five)
+    step("holder_listened", ALL_HOOKS, five)
+    expect(g.fact("holder_filters_after") == "1",
+           f"{g.fact('holder_filters_after')} trace filters after the session left, want the holder's 1")
+    step("holder_alone", set(), five)
     step("hook_cost", ALL_HOOKS, five)
     expect(g.fact("bogus_rc") == "1", "writing 'bogus' to the trace parameter succeeded")
     expect(g.fact("trace_after_bogus") == "N", f"trace is {g.fact('trace_after_bogus')} after a refused write")

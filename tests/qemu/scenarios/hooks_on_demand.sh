@@ -78,6 +78,25 @@ probe trace_c1_to_c2 c1 connect 172.17.0.3 8080
 stop_trace t1
 snap trace_gone
 
+# Trace filters held by a socket that does not listen register nothing; a
+# session joining the trace group registers the hooks of every installed
+# filter (the holder's UDP filter: every hook point), and leaving releases
+# them while the holder's filter stays.
+. /scenarios/uapi.sh
+dfwprobe nl $CMD_TRACE_SET nest:$A_MATCH[ u8:$RA_PROTO=17 ] --hold > /tmp/holder.out &
+holder=$!
+i=0
+until grep -q NLOK /tmp/holder.out || [ $i -gt 200 ]; do i=$((i + 1)); sleep 0.05; done
+fact holder_filters "$(trace_filters)"
+snap holder
+start_trace t2 --json input ip tcp dport 8080
+snap holder_listened
+stop_trace t2
+fact holder_filters_after "$(trace_filters)"
+snap holder_alone
+kill $holder
+wait $holder 2>/dev/null || true
+
 # The switches: a write first registers (or releases) every hook. A bad
 # value is refused and changes nothing.
 echo 1 > /sys/module/dockfw/parameters/hook_cost

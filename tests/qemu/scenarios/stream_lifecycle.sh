@@ -41,9 +41,9 @@ i=0
 while [ "$(trace_filters)" != 0 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
 fact filters_after_slow "$(trace_filters)"
 # A session that starts while another socket holds trace filters without
-# listening. With nobody on the trace group the hooks remember "nobody
-# listens" for a tick; the new session joins the group and then installs
-# its filter, which must make its very first packet an event.
+# listening. With nobody on the trace group the filters' hooks are not even
+# registered; the new session joins the group (which registers them) and
+# then installs its filter, which must make its very first packet an event.
 . /scenarios/uapi.sh
 dfwprobe nl $CMD_TRACE_SET nest:$A_MATCH[ u8:$RA_PROTO=17 ] --hold > /tmp/silent.out &
 silent=$!
