@@ -6,8 +6,9 @@
 //! Runs in softirq context: no sleeping, no allocation, no unbounded printk.
 //!
 //! Hooks on demand: a (family, hook) is registered, in every namespace, only
-//! while a rule or trace filter can match there, the default policy is drop,
-//! or the `trace`/`hook_cost` switch is on (`HookRegistry`, one wanted mask
+//! while a rule can match there, or a trace filter can and someone listens
+//! on the trace group, the default policy is drop, or the `trace`/`hook_cost`
+//! switch is on (`HookRegistry`, one wanted mask
 //! per `Reason` below). A writer grows the registered set before it
 //! publishes what needs it and shrinks it after it published what no longer
 //! does, so a published rule always has its hooks.

@@ -3,10 +3,12 @@
 //! owned by the socket that sent them, and one multicast event per hook a
 //! matching packet crosses (group "trace").
 //!
-//! Cost model: with no filter installed no hook is registered for the
-//! stream; a filter registers the hooks it can match at (`hooks`); with
-//! filters but no listener, the hooks answer from a cached "nobody listens"
-//! before anything is parsed, and `emit` asks `genl_has_listeners` again. Events are allocated with GFP_ATOMIC and lost
+//! Cost model: the hooks a filter can match at are registered only while
+//! someone may listen on the trace group (`hooks::update_trace`), so with no
+//! filter, or with filters and nobody listening, the stream costs packets
+//! nothing. Between the last listener leaving and the hooks being released,
+//! the hooks answer from a cached "nobody listens" before anything is
+//! parsed, and `emit` asks `genl_has_listeners` again. Events are allocated with GFP_ATOMIC and lost
 //! (counted) rather than ever delaying a packet.
 
 use crate::kernel_ext::genetlink::{Delivery, Message};
