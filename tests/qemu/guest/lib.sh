@@ -191,3 +191,14 @@ stop_trace() {
 trace_filters() {
 	dockfwctl stats --json | tr -d ' \n' | sed -n 's/.*"trace_filters":\([0-9]*\).*/\1/p'
 }
+
+# hold_filter: starts a socket that installs a UDP trace filter and keeps
+# it without listening on the trace group (its pid in $holder), and waits
+# until the filter is in place.
+hold_filter() {
+	. /scenarios/uapi.sh
+	dfwprobe nl $CMD_TRACE_SET nest:$A_MATCH[ u8:$RA_PROTO=17 ] --hold > /tmp/holder.out &
+	holder=$!
+	i=0
+	until grep -q NLOK /tmp/holder.out || [ $i -gt 200 ]; do i=$((i + 1)); sleep 0.05; done
+}

@@ -82,11 +82,7 @@ snap trace_gone
 # session joining the trace group registers the hooks of every installed
 # filter (the holder's UDP filter: every hook point), and leaving releases
 # them while the holder's filter stays.
-. /scenarios/uapi.sh
-dfwprobe nl $CMD_TRACE_SET nest:$A_MATCH[ u8:$RA_PROTO=17 ] --hold > /tmp/holder.out &
-holder=$!
-i=0
-until grep -q NLOK /tmp/holder.out || [ $i -gt 200 ]; do i=$((i + 1)); sleep 0.05; done
+hold_filter
 fact holder_filters "$(trace_filters)"
 snap holder
 start_trace t2 --json input ip tcp dport 8080

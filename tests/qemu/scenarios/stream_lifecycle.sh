@@ -44,13 +44,10 @@ fact filters_after_slow "$(trace_filters)"
 # listening. With nobody on the trace group the filters' hooks are not even
 # registered; the new session joins the group (which registers them) and
 # then installs its filter, which must make its very first packet an event.
-. /scenarios/uapi.sh
-dfwprobe nl $CMD_TRACE_SET nest:$A_MATCH[ u8:$RA_PROTO=17 ] --hold > /tmp/silent.out &
-silent=$!
-i=0
-until grep -q NLOK /tmp/silent.out || [ $i -gt 200 ]; do i=$((i + 1)); sleep 0.05; done
+hold_filter
+silent=$holder
 fact silent_filters "$(trace_filters)"
-# Traffic the silent filter matches: the hooks ask, and cache the answer.
+# Traffic the silent filter matches: nobody listens, so its hooks are not registered.
 in_ns c1 dfwprobe udp-send 172.17.0.3 9998 200 64 > /dev/null
 start_trace late --json udp dport 9997
 in_ns c1 dfwprobe udp-send 172.17.0.3 9997 1 64 > /dev/null
