@@ -628,11 +628,11 @@ computed from the numbers.)
   parses each rule in place into the staged set and adopts a set already in evaluation order as
   the new base without copying. Restoring 100 000 rules executes 1.25 G guest instructions, as in
   the 04:31 run (4.98 s on the instruction counter's 250 MIPS guest). The wall time on the host's
-  clock is not stable on this machine: four update boots of the same code within 15 minutes took
-  2.34-3.48 s (listed above); the old code (`38c531c`, before hooks on demand) booted between
+  clock is not stable on this machine: this run's update boot took 2.01 s, the 06:38 run's four
+  boots of the same restore path within 15 minutes 2.34-3.48 s; the old code (`38c531c`, before hooks on demand) booted between
   them on the same host took 2.89-3.25 s, and at 04:31 the same instruction count took 1.89 s.
-  Judged on the fastest boot (2.34 s): MET, but three of the four boots were above the 3 s this
-  report reads "a few seconds" as (by up to 16 %); on real hardware the 1.25 G instructions take
+  Judged on this run's boot (2.01 s): MET; but three of the 06:38 run's four boots were above
+  the 3 s this report reads "a few seconds" as (by up to 16 %); on real hardware the 1.25 G instructions take
   well under a second.
 - *Not done:* pktgen was not used (the socket-level UDP flood gives the per-packet cost with the
   stack's full path, and pktgen does not traverse the sender's LOCAL_OUT); IPv6 was not measured.
