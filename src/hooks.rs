@@ -184,7 +184,7 @@ fn trace_listened() -> bool {
     if QUIET.load(Ordering::Relaxed) == key {
         return false;
     }
-    if crate::netlink::DockfwFamily::events().has_listeners(GROUP_TRACE) {
+    if trace_has_listeners() {
         return true;
     }
     QUIET.store(key, Ordering::Relaxed);

@@ -290,11 +290,11 @@ impl<T: PacketHook> HookRegistry<T> {
                 n.mask |= bit;
                 self.registered.fetch_add(1, Ordering::Relaxed);
             } else if target & bit == 0 && n.mask & bit != 0 {
-                // SAFETY: as above; `ops[i]` is registered in `n.net` (bit
-                // set). A hook call already under way may still run after
-                // this returns (netfilter frees the old hook array after an
-                // RCU grace period): harmless, the module state outlives the
+                // A hook call already under way may still run after this
+                // returns (netfilter frees the old hook array after an RCU
+                // grace period): harmless, the module state outlives the
                 // registry, and module exit waits for a grace period.
+                // SAFETY: `n.net` is alive; `ops[i]` is registered in it (bit set).
                 unsafe { bindings::nf_unregister_net_hook(n.net, &ops[i]) };
                 n.mask &= !bit;
                 self.registered.fetch_sub(1, Ordering::Relaxed);
@@ -459,11 +459,11 @@ impl<T: PacketHook> PernetHooks<T> {
 
 impl<T: PacketHook> Drop for PernetHooks<T> {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant `ops` is registered. This runs
-        // `pre_exit` in every namespace, so no hook of ours remains
+        // This runs `pre_exit` in every namespace, so no hook of ours remains
         // registered when it returns (calls already under way finish within
         // an RCU grace period, which module exit waits for before freeing
         // the state they read).
+        // SAFETY: by the type invariant `ops` is registered.
         unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
     }
 }
