@@ -143,8 +143,17 @@ int dockfw_trace_ratelimit(void)
 
 /* --- sk_buff -------------------------------------------------------------- */
 unsigned int dockfw_skb_len(const struct sk_buff *skb) { return skb->len; }
-int dockfw_skb_network_offset(const struct sk_buff *skb) { return skb_network_offset(skb); }
 struct net_device *dockfw_skb_dev(const struct sk_buff *skb) { return skb->dev; }
+
+/* The linear area (skb->data, skb_headlen() bytes) and, in *network, the
+ * network header's offset from skb->data: what the hooks' parser reads in
+ * place, with one call per packet. */
+const void *dockfw_skb_linear(const struct sk_buff *skb, unsigned int *headlen, int *network)
+{
+	*headlen = skb_headlen(skb);
+	*network = skb_network_offset(skb);
+	return skb->data;
+}
 
 const void *dockfw_skb_header(const struct sk_buff *skb, int offset, int len, void *buf)
 {

@@ -23,12 +23,13 @@
 use crate::kernel_ext::net::Net;
 use crate::kernel_ext::netfilter::{HookRegistry, HookSpec, HookState, PacketHook, Reason, PRIORITY_FIRST};
 use crate::kernel_ext::params;
+use crate::kernel_ext::rcu::ReadSide;
 use crate::kernel_ext::skb::SkBuff;
 use crate::kernel_ext::uapi::{cycles, jiffies, local_clock_ns};
 use crate::model::{Family, Hook, Verdict};
 use crate::kernel_ext::uapi::{GROUP_TRACE, VERDICT_DROP};
 use crate::packet::{self, Packet};
-use crate::rules::{hook_bit, Action, Ctx, ALL_HOOK_BITS};
+use crate::rules::{hook_bit, Action, Ctx, KeyPorts, ALL_HOOK_BITS};
 use crate::ruleset::Ruleset;
 use crate::State;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -297,7 +298,9 @@ fn slow(hook: Hook, family: Family, active: u32, skb: &SkBuff, state: &HookState
     let (t0, c0) = (local_clock_ns(), cycles());
     let v = run(hook, family, active, skb, state);
     let (t1, c1) = (local_clock_ns(), cycles());
-    crate::STATE.read(|st| st.stats.add_cost(t1.wrapping_sub(t0), c1.wrapping_sub(c0)));
+    if let Some(st) = crate::STATE.get(&state.rcu()) {
+        st.stats.add_cost(t1.wrapping_sub(t0), c1.wrapping_sub(c0));
+    }
     v
 }
 
@@ -314,13 +317,19 @@ fn run(hook: Hook, family: Family, active: u32, skb: &SkBuff, state: &HookState)
     if !rules && !dmesg && !trace_listened() {
         return Verdict::Accept;
     }
-    crate::STATE
-        .read(|st| on_packet(st, skb, state, hook, family, rules, trace))
-        .unwrap_or(Verdict::Accept)
+    // The hook runs inside netfilter's RCU read-side section: the state and
+    // the ruleset are read under it, without a section of our own.
+    let rcu = state.rcu();
+    match crate::STATE.get(&rcu) {
+        Some(st) => on_packet(st, &rcu, skb, state, hook, family, rules, trace),
+        None => Verdict::Accept,
+    }
 }
 
-fn on_packet(
-    st: &State,
+#[allow(clippy::too_many_arguments)]
+fn on_packet<'a>(
+    st: &'a State,
+    rcu: &ReadSide<'a>,
     skb: &SkBuff,
     state: &HookState,
     hook: Hook,
@@ -329,7 +338,8 @@ fn on_packet(
     trace: bool,
 ) -> Verdict {
     st.stats.count(|s| &s.packets);
-    let pkt = match packet::parse(skb, skb.network_offset(), family) {
+    let bytes = skb.packet_bytes();
+    let pkt = match packet::parse(&bytes, bytes.network_offset(), family) {
         Ok(p) => p,
         // Not ours to judge: the IP stack drops malformed headers itself.
         Err(_) => {
@@ -339,7 +349,7 @@ fn on_packet(
     };
     // No rule for this hook and the policy is accept: no ruleset to read.
     let (verdict, rule) =
-        if rules { st.rules.read(|rs| decide(st, rs, skb, state, hook, &pkt)) } else { (Verdict::Accept, None) };
+        if rules { decide(st, st.rules.get(rcu), skb, state, hook, &pkt) } else { (Verdict::Accept, None) };
     if verdict == Verdict::Drop {
         st.stats.count(|s| &s.dropped);
     }
@@ -372,11 +382,18 @@ fn decide(
     pkt: &Packet,
 ) -> (Verdict, Option<u32>) {
     let policy = if st.policy.load(Ordering::Relaxed) == VERDICT_DROP { Verdict::Drop } else { Verdict::Accept };
-    let Some(rs) = rs.filter(|rs| rs.len() > 0) else {
+    // (An empty ruleset has no keys and no unkeyed rules: `may_match`
+    // below turns every packet away.)
+    let Some(rs) = rs else {
         return (policy, None);
     };
     // Only pay for what some rule looks at.
     let ct = if rs.needs.ct { skb.ct_orig() } else { None };
+    // A packet to a port no rule names (most of them) is decided by one or
+    // two bit tests per layer, before its devices and namespace are read.
+    if !rs.may_match(KeyPorts::of(pkt, ct.as_ref())) {
+        return (policy, None);
+    }
     let (iif, oif) = if rs.needs.ifnames {
         (state.in_dev().map(|d| d.name()), state.out_dev().map(|d| d.name()))
     } else {

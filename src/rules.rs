@@ -377,16 +377,41 @@ pub struct Ctx<'a> {
     pub host: bool,
 }
 
+/// The destination before any DNAT: the conntrack original tuple when the
+/// packet has an entry and travels in the original direction; otherwise the
+/// packet's own destination (at PRE_ROUTING and LOCAL_OUT before conntrack
+/// and NAT have run, it *is* the original one).
+#[inline]
+pub fn orig_dst(pkt: &Packet, ct: Option<&CtOrig>) -> (Addr, Option<u16>) {
+    match ct {
+        Some(c) if !c.reply => (c.dst, Some(c.dport)),
+        _ => (pkt.daddr, pkt.ports().map(|p| p.1)),
+    }
+}
+
+/// What the index keys a packet on: its destination port and its original
+/// destination port (`orig_dst`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct KeyPorts {
+    pub dport: Option<u16>,
+    pub orig_dport: Option<u16>,
+}
+
+impl KeyPorts {
+    #[inline]
+    pub fn of(pkt: &Packet, ct: Option<&CtOrig>) -> KeyPorts {
+        KeyPorts { dport: pkt.ports().map(|p| p.1), orig_dport: orig_dst(pkt, ct).1 }
+    }
+}
+
 impl Ctx<'_> {
-    /// The destination before any DNAT: the conntrack original tuple when
-    /// the packet has an entry and travels in the original direction;
-    /// otherwise the packet's own destination (at PRE_ROUTING and LOCAL_OUT
-    /// before conntrack and NAT have run, it *is* the original one).
+    /// See `orig_dst`.
     pub fn orig_dst(&self) -> (Addr, Option<u16>) {
-        match self.ct {
-            Some(c) if !c.reply => (c.dst, Some(c.dport)),
-            _ => (self.pkt.daddr, self.pkt.ports().map(|p| p.1)),
-        }
+        orig_dst(self.pkt, self.ct)
+    }
+
+    pub fn key_ports(&self) -> KeyPorts {
+        KeyPorts::of(self.pkt, self.ct)
     }
 
     pub fn ctstate(&self) -> CtState {
@@ -543,22 +568,36 @@ impl<'a> Table<'a> {
         if self.keys.is_empty() {
             return Candidates { b1: empty, b2: empty, wild: self.wild, i: 0, j: 0, k: 0 };
         }
-        // A table built without a filter (none is empty when keys exist)
-        // searches every key rather than miss one.
-        let find = |key: u32| {
-            let b = filter_bit(key, self.filter.len());
-            let present = self.filter.is_empty() || self.filter.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0);
-            if present { bucket(self.keys, key) } else { empty }
-        };
-        let b1 = match c.pkt.ports() {
-            Some((_, p)) => find(KEY_DPORT | u32::from(p)),
-            None => empty,
-        };
-        let b2 = match c.orig_dst().1 {
-            Some(p) => find(KEY_ORIG | u32::from(p)),
-            None => empty,
-        };
+        let find = |key: u32| if self.may_have(key) { bucket(self.keys, key) } else { empty };
+        let ports = c.key_ports();
+        let b1 = ports.dport.map_or(empty, |p| find(KEY_DPORT | u32::from(p)));
+        let b2 = ports.orig_dport.map_or(empty, |p| find(KEY_ORIG | u32::from(p)));
         Candidates { b1, b2, wild: self.wild, i: 0, j: 0, k: 0 }
+    }
+
+    /// Whether rules keyed on `key` may exist: false only if none does
+    /// (the filter's bit is clear); true may still find an empty bucket. A
+    /// table built without a filter (none is empty when keys exist) answers
+    /// true rather than miss one.
+    #[inline]
+    fn may_have(&self, key: u32) -> bool {
+        if self.keys.is_empty() {
+            return false;
+        }
+        let b = filter_bit(key, self.filter.len());
+        self.filter.is_empty() || self.filter.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0)
+    }
+
+    /// Whether any rule of the table may match a packet keyed on `ports`:
+    /// false means `eval` returns `None` and no `log` rule matches, so the
+    /// caller can skip building the rest of the packet's context. Most
+    /// packets go to a port no rule names: for them this is one or two bit
+    /// tests. Any rule without an exact port key (`wild`) makes it true.
+    #[inline]
+    pub fn may_match(&self, ports: KeyPorts) -> bool {
+        !self.wild.is_empty()
+            || ports.dport.is_some_and(|p| self.may_have(KEY_DPORT | u32::from(p)))
+            || ports.orig_dport.is_some_and(|p| self.may_have(KEY_ORIG | u32::from(p)))
     }
 
     /// Evaluates the ruleset. `on_log(pos)` is called for each matching
@@ -689,6 +728,14 @@ pub struct Layered<'a> {
     pub base: Table<'a>,
     pub dead: &'a [u32],
     pub delta: Table<'a>,
+}
+
+impl Layered<'_> {
+    /// See `Table::may_match`: either layer may hold a matching rule.
+    #[inline]
+    pub fn may_match(&self, ports: KeyPorts) -> bool {
+        self.base.may_match(ports) || self.delta.may_match(ports)
+    }
 }
 
 /// Merge the delta and the dead list into the base when together they

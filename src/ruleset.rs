@@ -17,7 +17,7 @@
 
 use crate::kernel_ext::uapi::{cpu_id, nr_cpu_ids};
 use crate::rules::{
-    build_index, filter_words, hook_mask, index_sizes, should_merge, Cursor, Layered, Needs, Order, Rule, Table,
+    build_index, filter_words, hook_mask, index_sizes, should_merge, Cursor, Layered, Needs, Order, Rule, Table, KeyPorts,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::KVVec;
@@ -134,6 +134,7 @@ impl Layer {
         }
     }
 
+    #[inline]
     fn table(&self) -> Table<'_> {
         Table { rules: &self.rules, keys: &self.keys, wild: &self.wild, filter: &self.filter }
     }
@@ -233,6 +234,12 @@ impl Ruleset {
 
     fn base_len(&self) -> usize {
         self.base.as_ref().map_or(0, |b| b.rules.len())
+    }
+
+    /// See `Layered::may_match`; without building the whole view.
+    #[inline]
+    pub(crate) fn may_match(&self, ports: KeyPorts) -> bool {
+        self.base.as_ref().is_some_and(|b| b.table().may_match(ports)) || self.delta.table().may_match(ports)
     }
 
     /// The two layers as the pure evaluator sees them.

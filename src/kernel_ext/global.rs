@@ -5,7 +5,7 @@
 //! a grace period, and only then frees it, so a reader never sees freed
 //! memory.
 
-use super::rcu::{synchronize, RcuPtr};
+use super::rcu::{synchronize, RcuPtr, ReadSide};
 use core::pin::Pin;
 use kernel::alloc::KBox;
 use kernel::error::{code::EBUSY, Result};
@@ -37,6 +37,15 @@ impl<T: Sync + 'static> Global<T> {
         // SAFETY: single writer, as above; the value is fully initialised.
         unsafe { self.ptr.replace(p) };
         Ok(Published { global: self })
+    }
+
+    /// The value, inside the read-side section `rs` proves; `None` before
+    /// publication or after teardown.
+    #[inline(always)]
+    pub(crate) fn get<'a>(&'a self, rs: &ReadSide<'a>) -> Option<&'a T> {
+        // SAFETY: by the invariant the pointer is NULL or a live `T`, freed
+        // only after a grace period, which cannot end while `rs` lasts.
+        unsafe { self.ptr.get(rs).as_ref() }
     }
 
     /// Runs `f` on the value inside an RCU read-side section; `None` before

@@ -25,6 +25,7 @@
 
 use super::bindings;
 use super::net::{Net, NetDevice};
+use super::rcu::ReadSide;
 use super::skb::SkBuff;
 use crate::model::{Family, Hook, Verdict};
 use core::ffi::{c_int, c_uint, c_void};
@@ -90,6 +91,16 @@ impl HookState {
         // SAFETY: by the type invariant the state is valid, and netfilter does
         // not modify it while the hook runs.
         unsafe { &*self.0.get() }
+    }
+
+    /// The RCU read-side section the hook runs in: netfilter calls hooks
+    /// with `rcu_read_lock()` held (`nf_hook_slow()`: "Caller must hold
+    /// rcu_read_lock"; `nf_hook()`, `NF_HOOK_LIST()`, the bridge's
+    /// `br_nf_hook_thresh()` and `nf_reinject()` all do), for the whole call.
+    pub(crate) fn rcu(&self) -> ReadSide<'_> {
+        // SAFETY: a `&HookState` exists only during a hook call (type
+        // invariant), which runs inside that read-side section.
+        unsafe { ReadSide::new() }
     }
 
     /// The namespace whose hook list is being traversed.

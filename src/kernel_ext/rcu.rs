@@ -9,6 +9,11 @@
 //! serialised by a mutex inside the cell, publish the new value with
 //! `rcu_assign_pointer`, wait for a grace period (`synchronize_rcu`), and only
 //! then free the old value.
+//!
+//! Code that already runs inside a read-side section it did not open (a
+//! netfilter hook: `nf_hook_slow()`'s caller holds `rcu_read_lock()`) proves
+//! it with a `ReadSide` token and reads with `get`: no second, nested
+//! section, no function call, one load.
 
 use super::bindings;
 use core::ffi::c_void;
@@ -18,6 +23,28 @@ use kernel::error::Result;
 use kernel::sync::{lock::mutex::MutexBackend, lock::Lock};
 use kernel::prelude::*;
 use core::cell::UnsafeCell;
+
+/// Proof that the current CPU is inside an RCU read-side critical section
+/// for all of `'a`: anything reached through an RCU pointer loaded under it
+/// stays allocated until `'a` ends. Not `Send`: a read-side section belongs
+/// to its CPU and context.
+///
+/// # Invariants
+///
+/// An RCU read-side section is held for all of `'a`.
+pub(crate) struct ReadSide<'a>(PhantomData<(&'a (), *mut ())>);
+
+impl ReadSide<'_> {
+    /// # Safety
+    ///
+    /// The caller must hold an RCU read-side section (`rcu_read_lock()`, or
+    /// softirq or preemption disabled, which also delay a grace period) for
+    /// all of the returned token's lifetime.
+    pub(crate) unsafe fn new() -> Self {
+        // INVARIANT: guaranteed by the caller.
+        ReadSide(PhantomData)
+    }
+}
 
 /// A pointer slot under RCU: readers load it with `rcu_dereference` inside
 /// an RCU read-side section; one writer at a time publishes with
@@ -50,6 +77,20 @@ impl<T> RcuPtr<T> {
         // SAFETY: pairs with the lock above.
         unsafe { bindings::dockfw_rcu_read_unlock() };
         r
+    }
+
+    /// The current pointer, loaded inside the read-side section `_rs`
+    /// proves: what it points to cannot be freed before `'a` ends.
+    #[inline(always)]
+    pub(crate) fn get<'a>(&'a self, _rs: &ReadSide<'a>) -> *const T {
+        // `rcu_dereference()` is `READ_ONCE()` (a volatile load) on every
+        // architecture Rust builds the kernel for: none of them reorders a
+        // dependent load before the load of the pointer (Alpha, the one that
+        // did, has no Rust support). Writers publish with
+        // `rcu_assign_pointer()`, a release store.
+        // SAFETY: `slot` is a valid, aligned pointer-sized location, only
+        // written by `replace` (a single pointer-sized store).
+        unsafe { core::ptr::read_volatile(self.slot.get()) }.cast_const()
     }
 
     /// The current pointer, as seen by the writer.
@@ -128,6 +169,15 @@ impl<T: Send + Sync> RcuBox<T> {
         // SAFETY: by the type invariant a non-NULL pointer is a live `T` that
         // cannot be freed before the read-side section `with` holds ends.
         self.ptr.with(|p| f(unsafe { p.as_ref() }))
+    }
+
+    /// The current value, inside the read-side section `rs` proves.
+    #[inline(always)]
+    pub(crate) fn get<'a>(&'a self, rs: &ReadSide<'a>) -> Option<&'a T> {
+        // SAFETY: by the type invariant a non-NULL pointer is a live `T`,
+        // freed only after a grace period, which cannot end while the
+        // read-side section `rs` proves lasts.
+        unsafe { self.ptr.get(rs).as_ref() }
     }
 
     /// Replaces the value with the one `f` builds from the current one.

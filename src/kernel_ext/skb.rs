@@ -38,13 +38,6 @@ impl SkBuff {
         unsafe { bindings::dockfw_skb_len(self.as_ptr()) }
     }
 
-    /// Offset of the network header from `skb->data` (0 at the L3 hooks).
-    pub(crate) fn network_offset(&self) -> usize {
-        // SAFETY: by the type invariant the skb is alive.
-        let off = unsafe { bindings::dockfw_skb_network_offset(self.as_ptr()) };
-        usize::try_from(off).unwrap_or(0)
-    }
-
     /// The device the skb is currently on.
     pub(crate) fn dev(&self) -> Option<&NetDevice> {
         // SAFETY: by the type invariant the skb is alive.
@@ -102,6 +95,59 @@ impl SkBuff {
             sport: u16::from_be(t.sport),
             dport: u16::from_be(t.dport),
         })
+    }
+}
+
+/// A packet's bytes as the hooks' parser reads them: those in the linear
+/// area in place, without a call; any beyond it (paged fragments, frag
+/// list) through `skb_header_pointer()`.
+///
+/// # Invariants
+///
+/// `linear` is the skb's linear area (`skb->data`, `skb_headlen()` bytes),
+/// which nobody rewrites while the hook holds the skb: a writer must own an
+/// unshared skb (`skb_unshare()`/`skb_cow()` first), and the hook's caller
+/// owns this one for the call.
+pub(crate) struct PacketBytes<'a> {
+    skb: &'a SkBuff,
+    linear: &'a [u8],
+    network: usize,
+}
+
+impl<'a> PacketBytes<'a> {
+    /// Offset of the network header from `skb->data` (0 at the L3 hooks).
+    pub(crate) fn network_offset(&self) -> usize {
+        self.network
+    }
+}
+
+impl SkBuff {
+    /// The packet's bytes for parsing (see `PacketBytes`).
+    pub(crate) fn packet_bytes(&self) -> PacketBytes<'_> {
+        let (mut len, mut net) = (0u32, 0i32);
+        // SAFETY: the skb is alive (type invariant); both out-parameters are
+        // valid for writes.
+        let data = unsafe { bindings::dockfw_skb_linear(self.as_ptr(), &mut len, &mut net) };
+        let linear = if data.is_null() || len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: `skb->data` points to `skb_headlen()` initialised bytes
+            // of the linear area, alive and unwritten for as long as the skb
+            // is borrowed (type invariant and `PacketBytes`'s invariant).
+            unsafe { core::slice::from_raw_parts(data.cast::<u8>(), len as usize) }
+        };
+        // INVARIANT: `linear` is the skb's linear area.
+        PacketBytes { skb: self, linear, network: usize::try_from(net).unwrap_or(0) }
+    }
+}
+
+impl ByteSource for PacketBytes<'_> {
+    #[inline]
+    fn bytes<'b, const N: usize>(&'b self, offset: usize, buf: &'b mut [u8; N]) -> Option<&'b [u8; N]> {
+        match self.linear.get(offset..offset.checked_add(N)?) {
+            Some(s) => s.try_into().ok(),
+            None => self.skb.bytes(offset, buf),
+        }
     }
 }
 

@@ -590,3 +590,110 @@ fn hook_masks() {
         hook_bit(Family::Ipv4, Hook::Forward) | hook_bit(Family::Ipv4, Hook::LocalOut)
     );
 }
+
+/// A rule keyed on one exact port (destination or original destination),
+/// or, one time in `wild_one_in`, one the index cannot key (a port range).
+fn keyed_rule(g: &mut Rng, id: u32, wild_one_in: u64) -> Rule {
+    let mut r = random_rule(g, id);
+    let p = [80u16, 8080, 443, 22, 53][g.below(5) as usize];
+    r.dport = None;
+    r.orig_dport = None;
+    if wild_one_in > 0 && g.below(wild_one_in) == 0 {
+        r.dport = Some(PortRange { min: 20, max: 100 });
+    } else if g.below(2) == 0 {
+        r.dport = Some(PortRange { min: p, max: p });
+    } else {
+        r.orig_dport = Some(PortRange { min: p, max: p });
+    }
+    r
+}
+
+#[test]
+fn prefilter_never_skips_a_packet_a_rule_could_match() {
+    // `may_match` false lets the hook return the policy without evaluating:
+    // it must only say so when evaluation finds no deciding rule and no log
+    // rule. Packets go to ports the rules name and to ports they do not
+    // (9999, 7), with and without a DNATed conntrack entry.
+    let mut g = Rng(0xf11e);
+    let (mut skipped, mut kept, mut skipped_layered) = (0u32, 0u32, 0u32);
+    for round in 0..200 {
+        let n = 1 + g.below(if round % 10 == 0 { 300 } else { 20 }) as u32;
+        let wild = if round % 4 == 0 { 5 } else { 0 };
+        let rules: Vec<Rule> = (1..=n).map(|id| keyed_rule(&mut g, id, wild)).collect();
+        let t = index(rules.clone());
+        let mut l = Layers::new(rules);
+        for id in n + 1..n + 1 + g.below(10) as u32 {
+            l.add(keyed_rule(&mut g, id, wild));
+        }
+        if n > 2 {
+            l.del(1 + g.below(u64::from(n)) as u32);
+        }
+        for _ in 0..50 {
+            let (mut pkt, mut ct, hook, with_ct) = random_packet(&mut g);
+            if g.below(3) == 0 {
+                pkt.l4 = L4::Udp { sport: 1234, dport: [9999u16, 7][g.below(2) as usize] };
+            }
+            if g.below(3) == 0 {
+                ct.dport = 7;
+            }
+            let c = ctx(hook, &pkt, with_ct.then_some(&ct));
+            let ports = KeyPorts::of(&pkt, with_ct.then_some(&ct));
+            assert_eq!(ports, c.key_ports());
+            let mut logged = Vec::new();
+            let decided = t.table().eval_linear(&c, |p| logged.push(p));
+            if t.table().may_match(ports) {
+                kept += 1;
+            } else {
+                assert_eq!((decided, logged.len()), (None, 0), "round {round}: the prefilter skipped a match");
+                skipped += 1;
+            }
+            let v = l.view();
+            let mut logged = Vec::new();
+            let decided = v.eval_linear(&c, |p| logged.push(p));
+            if !v.may_match(ports) {
+                assert_eq!((decided, logged.len()), (None, 0), "round {round}: the layered prefilter skipped a match");
+                skipped_layered += 1;
+            }
+        }
+    }
+    // Both answers must occur often, or the property above proves little.
+    assert!(skipped > 1500 && kept > 1500, "skipped {skipped}, kept {kept} of 10000");
+    assert!(skipped_layered > 1000, "layered: skipped {skipped_layered} of 10000");
+}
+
+#[test]
+fn prefilter_answers_from_the_keys_and_the_unkeyed_rules() {
+    let pkt = |dport| Packet {
+        family: Family::Ipv4,
+        proto: 17,
+        saddr: Addr::V4([10, 0, 0, 2]),
+        daddr: Addr::V4([172, 17, 0, 2]),
+        ip_id: 0,
+        l4: L4::Udp { sport: 1234, dport },
+    };
+    let dnat = |dport| CtOrig {
+        state: CtState::New,
+        reply: false,
+        dnat: true,
+        proto: 17,
+        src: Addr::V4([10, 0, 0, 2]),
+        dst: Addr::V4([10, 0, 0, 1]),
+        sport: 1234,
+        dport,
+    };
+    let t = index(std::vec![rule("udp dport 8080 accept"), rule("orig-dport 80 drop")]);
+    let may = |p: &Packet, ct: Option<&CtOrig>| t.table().may_match(KeyPorts::of(p, ct));
+    assert!(may(&pkt(8080), None), "a rule names the destination port");
+    assert!(!may(&pkt(9999), None), "no rule names 9999");
+    assert!(may(&pkt(9999), Some(&dnat(80))), "published port 80, DNATed to 9999");
+    assert!(!may(&pkt(9999), Some(&dnat(81))));
+    // Without a conntrack entry the original destination is the packet's own.
+    assert!(may(&pkt(80), None));
+    // An ICMP packet has no port: only unkeyed rules can match it.
+    let mut icmp = pkt(0);
+    icmp.l4 = L4::Icmp { ty: 8, code: 0, id: 1 };
+    assert!(!may(&icmp, None));
+    let w = index(std::vec![rule("udp dport 8080 accept"), rule("dport 1-100 drop")]);
+    assert!(w.table().may_match(KeyPorts::of(&icmp, None)), "an unkeyed rule can match anything");
+    assert!(!index(Vec::new()).table().may_match(KeyPorts::of(&pkt(80), None)), "no rules, nothing to match");
+}
