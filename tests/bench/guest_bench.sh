@@ -178,7 +178,7 @@ done
 # If the largest size was refused: the most rules one restore can load
 # (bisection to 1 % on prefixes of the largest file), and one add there.
 big=${SIZES##* }
-if [ "$largest" != "$big" ]; then
+if [ -n "$big" ] && [ "$largest" != "$big" ]; then
 	lo=$largest hi=$big
 	while [ $((hi - lo)) -gt $((big / 100)) ]; do
 		mid=$(((lo + hi) / 2))
