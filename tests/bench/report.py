@@ -460,7 +460,8 @@ def write(data, path):
          "- Clock: the host's: guest time is real time, and the figures move with the host's load."),
         f"- Guest: the test kernel {info.get('kernel', '6.12')} (tinyconfig + tests/kernel.config, with ACPI and PCI so that the"
         f" guest finds both CPUs QEMU gives it: {info.get('cpus', '?')} CPUs; clocksource"
-        f" `{info.get('clocksource', 'unknown')}`), {int(info.get('mem_kb', 0)) // 1024} MB,"
+        f" `{info.get('clocksource', 'unknown')}`; 4-level paging, `no5lvl`: see tests/qemu/run.py),"
+        f" {int(info.get('mem_kb', 0)) // 1024} MB,"
         " Docker-like topology from tests/qemu/guest/lib.sh (docker0, c1, c2, ext, Docker's nat/filter rules for"
         " `-p 8081:8080` TCP and UDP), `bridge-nf-call-iptables=1` as dockerd sets it.",
         f"- Guest kernel options that cost time: {', '.join('`' + x + '`' for x in m.get('kernel_config', [])) or 'n/a'}"
@@ -564,76 +565,85 @@ def write(data, path):
 
 WHY = """\
 **Why, and what would close the gaps.** (Hand-written from the code and the run of
-2026-11-22 07:00-07:58 on the instruction counter, with its update boots; the verdicts above are
+2026-11-22 09:08-09:45 on the instruction counter, with its update boots; the verdicts above are
 computed from the numbers.)
 
-- *This run's source* is `85b0258`: hooks registered on demand (new in this session). Before it,
-  dockfw registered all ten hooks in every namespace at load; now a (family, hook) point is
-  hooked, in every namespace at once, only while a rule, a trace filter, the drop policy or the
-  `trace`/`hook_cost` switch needs it there (the `hooks_on_demand` scenario reads the kernel's own
-  hook lists to check it), trace filters' hooks only while someone listens.
+- *This run's source* is `8e264fc`: a cheaper hook call past the fast path. The 07:00 run
+  (`85b0258`) spent 664 guest instructions per hook call when no rule matched; a profile of that
+  path (instruction-counter reads between its steps, in a throw-away build) put them in the
+  packet parse (~170: three calls into C helpers), building the evaluation context and the
+  layered view and walking the empty candidate lists (~290), and two nested RCU read-side
+  sections, each a lock, a dereference and an unlock call (~85). Now: netfilter calls hooks
+  inside `rcu_read_lock()`, so the hook takes that section as given (`HookState::rcu()`, a
+  `ReadSide` token) and reads the state and the ruleset with one load each; a packet to a port no
+  rule names is turned away by the key filter's bit tests (`may_match`) before its devices,
+  namespace and context are built; and the parser reads the skb's linear area in place (one C
+  call per packet), `skb_header_pointer()` only beyond it. Result: **385 instructions per hook
+  call** with no rule matching (x0.58); 696-766 on the DNAT path with a matching rule at 10 to
+  10 000 rules (was 841-910).
 - *Target 1 (no rules, trace off).* With no rules nothing is registered: a packet meets no dockfw
-  hook at all, and the throughput is the baseline's (x0.998-1.005, inside the noise floor of
-  0-1 %). In the run of 04:31, with the hooks always registered, the same row was 0.98-0.99: seven
-  fast-path calls of 11 instructions each plus netfilter's dispatch to them (some 50-55
-  instructions per call). The `dfw-empty` row of the per-hook table is that cost again, because
-  `hook_cost=1` registers every hook point (see the method).
-- *Target 2 (scaling).* The cost per packet is flat from 10 to 100 000 rules (x1.00-1.04): the
+  hook at all, and the throughput is the baseline's (x0.993-1.004, inside the noise floor of
+  0-1 %). The `dfw-empty` row of the per-hook table is what the seven hook calls would cost if
+  registered (`hook_cost=1` registers every hook point, see the method): 74 instructions each,
+  most of them the two clock reads.
+- *Target 2 (scaling).* The cost per packet is flat from 10 to 100 000 rules (x1.00-1.03): the
   index looks the packet's destination port and original destination port up in a bitmap of the
   ports the rules name (exact from 16 384 keys on), and only on a hit in the sorted key array
   (binary search: about 110 instructions more per call at 100 000 rules than at 10 when the
   matching rule is found, nothing when no rule names the port).
 - *Target 3 (iptables, nftables).* Judged on the same policy on all three sides: DOCKER-USER and
   the nftables chain act at FORWARD, so dockfw's rules are scoped the same way (`forward udp dport
-  P accept`, the `dfw-fwd` rows; until the 04:31 run the judged dockfw rows were the every-hook
-  rules, a wider policy, shown beside it now). With hooks on demand those rules register IPv4
-  FORWARD only, one evaluation per packet (about 660 guest instructions when no rule matches,
-  against the nftables chain's set lookup). This run: x1.003 of the nftables set on the DNAT path
-  (11 523 vs 11 493 pkt/s) and x0.994 on the bridge path (10 757 vs 10 819), so the nftables
-  half is judged **missed on the bridge path by 0.6 %**, less than the baseline's own variation
-  in this run (0-1 %); the 06:38 run of the same rules gave x0.995 on both paths with the windows
-  overlapping (judged met). Read honestly: parity with one nftables set lookup, not a margin over
-  it. x67 (DNAT) and x63 (bridge) iptables' linear chain. A margin would need a cheaper
-  evaluation (below). Rules that apply at every hook (the default of `dockfwctl add`,
-  so that one rule holds on the DNAT path, at the userland proxy's LOCAL_IN and inside the
-  containers) are evaluated in all seven hook calls of a packet: x0.83-0.85 of the nftables set,
-  x48-57 of iptables. That is the price of rules that hold on every path, not of the index; a
-  cheaper evaluation (a compact rule instead of the ~400-byte one whose fields span several cache
-  lines, one RCU section instead of two, fewer calls into C helpers) would narrow it.
+  P accept`, the `dfw-fwd` rows). Those rules register IPv4 FORWARD only: one evaluation per
+  packet. This run, against the nftables set: UDP x0.998 on the DNAT path (11 608 vs 11 627
+  pkt/s, windows overlapping, inside the 1 % noise floor of UDP on that path) and x1.011 on the
+  bridge path (10 926 vs 10 807); TCP ping-pong, the steadiest metric (windows within 0.05 %),
+  x1.006 (DNAT, 5 754 vs 5 718) and x1.010 (bridge, 6 031 vs 5 974). So: at least as fast as one
+  nftables set lookup, ahead by about 1 % where the measurement can resolve it, at parity on DNAT
+  UDP; the 07:00 run (664 instructions per call) was x0.994-1.003. x68 (DNAT) and x64 (bridge)
+  iptables' linear chain. Rules that apply at every hook (the default of `dockfwctl add`, so that
+  one rule holds on the DNAT path, at the userland proxy's LOCAL_IN and inside the containers)
+  are evaluated in all seven hook calls of a packet: x0.90-0.91 of the nftables set (was
+  x0.83-0.85), x57-61 of iptables. That remains the price of rules that hold on every path; what
+  is left per call is mostly the parse (one C call, two header reads, the `Packet` built) and the
+  per-CPU packet counter.
 - *Target 4 (trace, no listener).* The hooks a trace filter can match at are registered only
   while someone may listen on the trace group: the family's `bind` callback (a socket joining)
   registers them, `unbind` (a socket leaving or closing) releases them when `genl_has_listeners()`
   says nobody is left, and every filter change re-derives it. Filters installed by a socket that
-  does not listen therefore cost packets nothing: x0.990-1.006 of trace off on both paths and all three metrics, every window range overlapping. In the first run of this session
-  (06:38), with filters' hooks registered whether or not anyone listened, this was x0.972-0.983
-  (missed by 1.7-2.8 % once "trace off" had stopped registering any hook), and in the 04:31 run,
-  against the always-registered hooks, x0.992-1.011. The criterion was tightened in this session
-  from "within 3 %" to "within the run's noise floor". Two things read in 6.12's code shape it:
+  does not listen therefore cost packets nothing: x1.000-1.005 of trace off on both paths and
+  all three metrics, every window range overlapping (x0.990-1.006 at 07:00). In the 06:38 run,
+  with filters' hooks registered whether or not anyone listened, this was x0.972-0.983; the
+  criterion is "within the run's noise floor" (it was "within 3 %" before 06:38). Two things read
+  in 6.12's code shape it:
   `genl_bind()` calls the family's `bind` *before* the socket's membership is visible and ignores
   its result (so the join cannot be refused and the flag is set, not derived, there), and
   `NETLINK_DROP_MEMBERSHIP` calls `unbind` even for a group the socket never joined (so a listener
   count cannot be kept: the flag is re-derived). With a listener (not a target): a session whose
-  filter matches nothing parses every packet and runs its filter (about 700 instructions per hook
-  call, 18-19 % of the packet's time on these paths); a port/protocol prefilter read from the
-  transport header alone would close most of it.
+  filter matches nothing parses every packet and runs its filter (656 instructions per hook
+  call, 17-18 % of the packet's time on these paths; about 700 at 07:00); the rules' kind of
+  prefilter (a port/protocol bitmap of the installed filters, tested before the rest of the event
+  is built) would close most of it.
 - *Target 5 (rule updates).* The published ruleset is a shared, indexed base (`Arc`) plus a small
   indexed delta of recent adds and a sorted list of deleted base positions. `add` and `del` copy
   only the delta and the dead list (at most 256 entries) and publish the new set under RCU; once
   they pass 256 entries they are merged into a new base in one pass (the `add-merge` rows: the
   worst single update, once per 256). One `dockfwctl add` takes the same at 10 and at 100 000
-  rules (20 ms on the instruction counter in both; 34-40 ms on the host's clock), mostly the
+  rules (20 ms on the instruction counter in both; 38-40 ms on the host's clock), mostly the
   process start and the netlink round trip; registering hooks costs nothing there, since the
   hook points in use do not change.
 - *Target 6 (restore).* dockfwctl writes the rules straight into the message bytes, the kernel
   parses each rule in place into the staged set and adopts a set already in evaluation order as
   the new base without copying. Restoring 100 000 rules executes 1.25 G guest instructions, as in
-  the 04:31 run (4.98 s on the instruction counter's 250 MIPS guest). The wall time on the host's
-  clock is not stable on this machine: this run's update boot took 2.01 s, the 06:38 run's four
-  boots of the same restore path within 15 minutes 2.34-3.48 s; the old code (`38c531c`, before hooks on demand) booted between
-  them on the same host took 2.89-3.25 s, and at 04:31 the same instruction count took 1.89 s.
-  Judged on this run's boot (2.01 s): MET; but three of the 06:38 run's four boots were above
-  the 3 s this report reads "a few seconds" as (by up to 16 %); on real hardware the 1.25 G instructions take
-  well under a second.
+  the 04:31 and 07:00 runs (4.98 s on the instruction counter's 250 MIPS guest: the hook-path
+  changes of this run do not touch it). The wall time on the host's clock is not stable on this
+  machine: this run's three update boots took 3.20 s (beside a CI rehearsal), then 2.72 s and
+  2.95 s on an idle host; the 07:00 run's boot 2.01 s, the 06:38 run's four 2.34-3.48 s, the
+  04:31 run's 1.89 s, for the same instruction count. Judged on the fastest boot (2.72 s, see the
+  method): MET, by 0.28 s against the 3 s this report reads "a few seconds" as, and one boot in
+  three of this run was above it; on real hardware the 1.25 G instructions take well under a
+  second. What would make it robust: fewer instructions per rule (about 12 500 today, for
+  dockfwctl reading and encoding the file, the netlink copies and the kernel's validation,
+  parse and index together; not broken down in this run).
 - *Not done:* pktgen was not used (the socket-level UDP flood gives the per-packet cost with the
   stack's full path, and pktgen does not traverse the sender's LOCAL_OUT); IPv6 was not measured.
 """
