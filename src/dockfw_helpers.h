@@ -21,9 +21,11 @@ void dockfw_helpers_init(void);
 
 /* --- sk_buff ----------------------------------------------------------- */
 unsigned int dockfw_skb_len(const struct sk_buff *skb);
+/* The linear area: skb->data, its length (skb_headlen) in *headlen and the
+ * network header's offset from skb->data in *network. */
+const void *dockfw_skb_linear(const struct sk_buff *skb, unsigned int *headlen, int *network);
 /* skb_header_pointer(): len bytes at offset (relative to skb->data), in
  * place in the linear area or copied into buf; NULL past the packet's end. */
-const void *dockfw_skb_linear(const struct sk_buff *skb, unsigned int *headlen, int *network);
 const void *dockfw_skb_header(const struct sk_buff *skb, int offset, int len, void *buf);
 struct net_device *dockfw_skb_dev(const struct sk_buff *skb);
 /* A per-boot keyed hash of the skb address: follows one skb across hooks

@@ -23,7 +23,6 @@
 use crate::kernel_ext::net::Net;
 use crate::kernel_ext::netfilter::{HookRegistry, HookSpec, HookState, PacketHook, Reason, PRIORITY_FIRST};
 use crate::kernel_ext::params;
-use crate::kernel_ext::rcu::ReadSide;
 use crate::kernel_ext::skb::SkBuff;
 use crate::kernel_ext::uapi::{cycles, jiffies, local_clock_ns};
 use crate::model::{Family, Hook, Verdict};
@@ -317,19 +316,16 @@ fn run(hook: Hook, family: Family, active: u32, skb: &SkBuff, state: &HookState)
     if !rules && !dmesg && !trace_listened() {
         return Verdict::Accept;
     }
-    // The hook runs inside netfilter's RCU read-side section: the state and
-    // the ruleset are read under it, without a section of our own.
-    let rcu = state.rcu();
-    match crate::STATE.get(&rcu) {
-        Some(st) => on_packet(st, &rcu, skb, state, hook, family, rules, trace),
+    // The hook runs inside netfilter's RCU read-side section (`state.rcu()`):
+    // the state and the ruleset are read under it, without one of our own.
+    match crate::STATE.get(&state.rcu()) {
+        Some(st) => on_packet(st, skb, state, hook, family, rules, trace),
         None => Verdict::Accept,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn on_packet<'a>(
-    st: &'a State,
-    rcu: &ReadSide<'a>,
+fn on_packet(
+    st: &State,
     skb: &SkBuff,
     state: &HookState,
     hook: Hook,
@@ -349,7 +345,7 @@ fn on_packet<'a>(
     };
     // No rule for this hook and the policy is accept: no ruleset to read.
     let (verdict, rule) =
-        if rules { decide(st, st.rules.get(rcu), skb, state, hook, &pkt) } else { (Verdict::Accept, None) };
+        if rules { decide(st, st.rules.get(&state.rcu()), skb, state, hook, &pkt) } else { (Verdict::Accept, None) };
     if verdict == Verdict::Drop {
         st.stats.count(|s| &s.dropped);
     }

@@ -24,6 +24,10 @@ fn tcp_pkt(src: &str, sport: u16, dst: &str, dport: u16) -> Packet {
     }
 }
 
+fn udp_pkt(src: &str, sport: u16, dst: &str, dport: u16) -> Packet {
+    Packet { proto: IPPROTO_UDP, l4: L4::Udp { sport, dport }, ..tcp_pkt(src, sport, dst, dport) }
+}
+
 fn ctx<'a>(hook: Hook, pkt: &'a Packet, ct: Option<&'a CtOrig>) -> Ctx<'a> {
     Ctx { hook, pkt, ct, iif: IfName::new("veth-ext"), oif: IfName::new("docker0"), netns: 4026531840, host: true }
 }
@@ -293,14 +297,7 @@ fn key_filter_sizes_and_shared_bits() {
     // A one-word filter: 80 and 8080 share bit 16 (8080 = 126 * 64 + 16).
     let t = index(std::vec![rule("udp dport 80 drop"), rule("udp dport 22 accept")]);
     assert_eq!(t.filter.len(), 1);
-    let at = |dport| Packet {
-        family: Family::Ipv4,
-        proto: 17,
-        saddr: Addr::V4([10, 0, 0, 1]),
-        daddr: Addr::V4([10, 0, 0, 2]),
-        ip_id: 0,
-        l4: L4::Udp { sport: 1234, dport },
-    };
+    let at = |dport| udp_pkt("10.0.0.1", 1234, "10.0.0.2", dport);
     for (port, want) in [(80, Some(0)), (22, Some(1)), (8080, None), (23, None)] {
         let pkt = at(port);
         let c = ctx(Hook::Forward, &pkt, None);
@@ -663,14 +660,7 @@ fn prefilter_never_skips_a_packet_a_rule_could_match() {
 
 #[test]
 fn prefilter_answers_from_the_keys_and_the_unkeyed_rules() {
-    let pkt = |dport| Packet {
-        family: Family::Ipv4,
-        proto: 17,
-        saddr: Addr::V4([10, 0, 0, 2]),
-        daddr: Addr::V4([172, 17, 0, 2]),
-        ip_id: 0,
-        l4: L4::Udp { sport: 1234, dport },
-    };
+    let pkt = |dport| udp_pkt("10.0.0.2", 1234, "172.17.0.2", dport);
     let dnat = |dport| CtOrig {
         state: CtState::New,
         reply: false,
