@@ -49,9 +49,14 @@ if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # linux-source-6.12 lives in bookworm-backports on Debian 12.
-  if ! apt-cache policy linux-source-6.12 | grep -q Candidate:\ [0-9]; then
-    echo "deb http://deb.debian.org/debian bookworm-backports main" \
+  # On Debian 12, linux-source-6.12 comes from bookworm-security (6.12 is
+  # the LTS kernel Debian 12 gets through its security archive), and QEMU's
+  # system emulator from bookworm-backports when the machine image carries
+  # backports' qemu-utils (below). Backports is added from the machine's own
+  # configured mirror (scripts/apt-mirror.py), never a host named here.
+  if ! apt-cache policy qemu-system-x86 | grep -q 'bookworm-backports' \
+     || ! apt-cache policy linux-source-6.12 | grep -q 'Candidate: [0-9]'; then
+    echo "deb $(scripts/apt-mirror.py archive) bookworm-backports main" \
       > /etc/apt/sources.list.d/dockfw-backports.list
     apt-get update -qq
   fi

@@ -44,10 +44,21 @@ use kernel_ext::params::Switches;
 use kernel_ext::rcu::RcuBox;
 use ruleset::Ruleset;
 
+// The module! keys of the two kernel crate generations (see `dockfw_kapi`
+// in Kbuild): 6.12 takes one `author`, 7.x a list of `authors`.
+#[cfg(dockfw_kapi = "6.12")]
 module! {
     type: Dockfw,
     name: "dockfw",
     author: "dockfw developers",
+    description: "Container-aware netfilter tracing and filtering",
+    license: "GPL",
+}
+#[cfg(not(dockfw_kapi = "6.12"))]
+module! {
+    type: Dockfw,
+    name: "dockfw",
+    authors: ["dockfw developers"],
     description: "Container-aware netfilter tracing and filtering",
     license: "GPL",
 }

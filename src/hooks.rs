@@ -358,6 +358,7 @@ fn on_packet(
 
 /// ` verdict=accept rule=3` (or `rule=-` when the default policy decided).
 struct Decision(Verdict, Option<u32>);
+crate::kernel_ext::compat::kernel_display!(Decision);
 
 impl core::fmt::Display for Decision {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -276,7 +276,7 @@ fn replace(st: &State, req: &Request<'_>) -> Result {
                 Ok(())
             })();
             if r.is_err() {
-                crate::kernel_ext::vec::truncate(&mut staging.rules, before);
+                crate::kernel_ext::compat::truncate(&mut staging.rules, before);
             }
             r
         }

@@ -27,7 +27,7 @@ pub(crate) fn filter_from_params() -> Result<TraceFilter> {
     let ports = params::trace_ports(&mut buf);
     let addr = match params::trace_addr() {
         None => None,
-        Some(s) if s.as_bytes().is_empty() => None,
+        Some(s) if crate::kernel_ext::compat::cstr_bytes(s).is_empty() => None,
         Some(s) => {
             let text = s.to_str().map_err(|_| EINVAL)?;
             match parse_addr(text) {
@@ -41,6 +41,8 @@ pub(crate) fn filter_from_params() -> Result<TraceFilter> {
     };
     Ok(TraceFilter::new(ports, addr, params::trace_icmp()))
 }
+
+crate::kernel_ext::compat::kernel_display!(DevAt<'_>, OptName, CtField);
 
 /// `name@netns` or `-`.
 struct DevAt<'a>(Option<&'a NetDevice>);

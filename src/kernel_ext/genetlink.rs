@@ -655,14 +655,14 @@ impl<F: Family> Registration<F> {
         }
         for (i, name) in F::MCGRPS.iter().enumerate() {
             let dst = &mut s.mcgrps[i].name;
-            for (d, &b) in dst.iter_mut().zip(name.as_bytes()) {
+            for (d, &b) in dst.iter_mut().zip(super::compat::cstr_bytes(name)) {
                 *d = b as _;
             }
             s.mcgrps[i].flags = bindings::dockfw_kconsts_DOCKFW_K_MCAST_CAP_NET_ADMIN as u8;
         }
         // SAFETY: `family` is ours and not yet registered.
         let fam = unsafe { &mut *s.family.get() };
-        for (d, &b) in fam.name.iter_mut().zip(F::NAME.as_bytes()) {
+        for (d, &b) in fam.name.iter_mut().zip(super::compat::cstr_bytes(F::NAME)) {
             *d = b as _;
         }
         fam.version = F::VERSION;

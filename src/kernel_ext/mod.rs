@@ -3,7 +3,8 @@
 //! bindings that the 6.12 `kernel` crate does not provide (netfilter hook
 //! registration through pernet operations, sk_buff header access, network
 //! devices and namespaces, an RCU-protected pointer, module parameters,
-//! shortening a vector).
+//! shortening a vector), and `compat`, the seam between the 6.12 and 7.x
+//! `kernel` crates.
 //! They are shaped like the in-tree `rust/kernel/` abstractions:
 //! `#[repr(transparent)]` wrappers around `Opaque<T>`, RAII registrations that
 //! unregister on drop, and `# Invariants` on pointer-backed types. The raw
@@ -11,6 +12,7 @@
 //! it.
 
 mod bindings;
+pub(crate) mod compat;
 pub(crate) mod genetlink;
 pub(crate) mod global;
 pub(crate) mod net;
@@ -19,7 +21,6 @@ pub(crate) mod params;
 pub(crate) mod rcu;
 pub(crate) mod skb;
 pub(crate) mod uapi;
-pub(crate) mod vec;
 
 /// One-time initialisation of the C helpers (rate-limit state from the
 /// module parameters). Must run before any hook is registered.

@@ -33,11 +33,11 @@ use core::marker::PhantomData;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use kernel::error::{to_result, Result};
-use kernel::init::PinInit;
+// pin-init lives in the kernel crate in 6.12 and in its own crate in 7.x;
+// the prelude names it the same in both.
+use kernel::prelude::{pin_data, pin_init, PinInit};
 use kernel::sync::{new_mutex, Mutex};
 use kernel::types::Opaque;
-use kernel::macros::pin_data;
-use kernel::pin_init;
 
 /// Hook priority of `NF_IP_PRI_FIRST`: before conntrack, NAT and every table.
 pub(crate) const PRIORITY_FIRST: i32 = bindings::nf_ip_hook_priorities_NF_IP_PRI_FIRST;
@@ -325,7 +325,7 @@ impl<T: PacketHook> HookRegistry<T> {
         if r.is_err() {
             // The namespace will not exist: take back what was registered.
             let _ = self.reconcile(&mut n, 0);
-            super::vec::truncate(&mut h.nets, last);
+            super::compat::truncate(&mut h.nets, last);
         } else {
             h.nets[last] = n;
         }
@@ -341,7 +341,7 @@ impl<T: PacketHook> HookRegistry<T> {
         let _ = self.reconcile(&mut n, 0);
         let last = h.nets.len() - 1;
         h.nets[i] = h.nets[last];
-        super::vec::truncate(&mut h.nets, last);
+        super::compat::truncate(&mut h.nets, last);
     }
 }
 

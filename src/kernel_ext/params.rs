@@ -84,7 +84,7 @@ pub(crate) fn trace_addr() -> Option<&'static CStr> {
     // never freed while the module is loaded.
     let p = unsafe { bindings::dockfw_param_trace_addr() };
     // SAFETY: a non-NULL charp parameter is a NUL-terminated string.
-    (!p.is_null()).then(|| unsafe { CStr::from_char_ptr(p.cast()) })
+    (!p.is_null()).then(|| unsafe { super::compat::cstr_from_ptr(p.cast()) })
 }
 
 /// True if one more dmesg trace line may be printed now; the kernel's

@@ -150,13 +150,13 @@ unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
 unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
 
 impl<T: Send + Sync> RcuBox<T> {
-    pub(crate) fn new(initial: Option<KBox<T>>) -> impl kernel::init::PinInit<Self> {
+    pub(crate) fn new(initial: Option<KBox<T>>) -> impl PinInit<Self> {
         let ptr = RcuPtr::null();
         if let Some(b) = initial {
             // SAFETY: the cell is not shared yet: we are the only writer.
             unsafe { ptr.replace(KBox::into_raw(b)) };
         }
-        kernel::pin_init!(Self {
+        pin_init!(Self {
             ptr,
             writer <- kernel::new_mutex!(()),
             _t: PhantomData,

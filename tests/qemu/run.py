@@ -25,6 +25,19 @@ containerd-shim-runc-v2, runc, docker-proxy, docker-init (tini-static) with
 their libraries and /docker/rootfs.tar (busybox and dfwprobe) for `docker
 import`. It is built once per run, only when a docker_* scenario is
 selected, so the other scenarios boot the small image as before.
+
+--kmods DIR --release KREL boot a distribution's stock kernel (make
+KERNEL=debian: Debian 13's own vmlinuz, whose netfilter, bridge, veth and
+overlay are modules): DIR is its /lib/modules/KREL tree. The image then
+holds the networking part of that tree and kmod as /sbin/modprobe (the
+kernel's request_module runs it, so iptables and nft autoload what they
+use); /init loads KMODS_PRELOAD first (dfwkmods=) and prints `uname -r`.
+Each scenario must then show the guest running KREL and every module it
+asked for loaded.
+
+In every guest /init prints /proc/sys/kernel/tainted after the scenario:
+only the out-of-tree (O) and unsigned-module (E) bits may be set, so a
+warning, a forced load or a proprietary module fails the scenario.
 """
 import argparse
 import os
@@ -70,6 +83,23 @@ HOST_BINARIES = {
     "/bin/dockfwctl": os.path.join(TOP, "target/release/dockfwctl"),
     "/bin/dfwprobe": os.path.join(TOP, "target/release/dfwprobe"),
 }
+# Loaded by /init on a stock kernel before the scenario: what the suite uses
+# that nothing would autoload (br_netfilter's sysctls exist only once it is
+# loaded; dockfw.ko, loaded with insmod, needs conntrack's exports), and the
+# rest to keep every scenario's first packets off the module loader.
+KMODS_PRELOAD = ["nf_conntrack", "nf_nat", "bridge", "br_netfilter", "veth", "overlay", "nfnetlink_hook",
+                 "nf_tables", "nft_compat", "nft_ct", "nft_nat", "nft_masq", "nft_chain_nat",
+                 "ip_tables", "iptable_filter", "iptable_nat", "ip6_tables", "ip6table_filter",
+                 "xt_addrtype", "xt_conntrack", "xt_MASQUERADE", "xt_nat", "xt_LOG", "nf_log_syslog"]
+# The parts of a stock /lib/modules/KREL packed into the image (the rest,
+# hardware drivers mostly, no guest of the suite loads).
+KMODS_TREES = ["kernel/net", "kernel/lib", "kernel/crypto", "kernel/fs/overlayfs", "kernel/arch/x86/crypto",
+               "kernel/drivers/net/veth.ko", "kernel/drivers/net/dummy.ko", "kernel/drivers/net/tun.ko",
+               "kernel/drivers/net/macvlan.ko", "kernel/drivers/net/ipvlan", "kernel/drivers/net/vxlan",
+               "kernel/drivers/net/geneve.ko", "kernel/drivers/net/udp_tunnel.ko"]
+# Taint bits a loaded dockfw.ko is allowed to set: TAINT_OOT_MODULE (O,
+# 4096) and TAINT_UNSIGNED_MODULE (E, 8192, kernels with module signing).
+TAINT_ALLOWED = 4096 | 8192
 XTABLES_LINKS = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save"]
 SPLAT = re.compile(
     r"WARNING:|BUG:|Oops|KASAN|UBSAN|Kernel panic|general protection fault|"
@@ -154,7 +184,34 @@ def uapi_shell(header):
     return "\n".join(out) + "\n"
 
 
-def build_initramfs(module):
+def pack_kmods(kmods):
+    """The networking part of a stock kernel's module tree (KMODS_TREES)
+    and its modules.* indexes under /lib/modules/KREL, and kmod as
+    modprobe (busybox's applet cannot read the compressed modules)."""
+    rel = os.path.basename(os.path.realpath(kmods))
+    dst = os.path.join(ROOT, "lib/modules", rel)
+    os.makedirs(dst, exist_ok=True)
+    for f in os.listdir(kmods):
+        if f.startswith("modules."):
+            shutil.copy2(os.path.join(kmods, f), dst)
+    import glob
+    for t in KMODS_TREES:
+        for src in glob.glob(os.path.join(kmods, t)) + glob.glob(os.path.join(kmods, t + ".*")):
+            d = os.path.join(dst, os.path.relpath(src, kmods))
+            if os.path.isdir(src):
+                shutil.copytree(src, d, dirs_exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(d), exist_ok=True)
+                shutil.copy2(src, d)
+    copy_with_libs("/usr/bin/kmod", "/bin/kmod")
+    for name in ["modprobe", "lsmod", "modinfo", "depmod"]:
+        link = os.path.join(ROOT, "sbin", name)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink("/bin/kmod", link)
+
+
+def build_initramfs(module, kmods=None):
     if os.path.exists(ROOT):
         shutil.rmtree(ROOT)
     for d in ["bin", "sbin", "usr/bin", "usr/sbin", "lib/modules", "proc", "sys", "dev", "etc",
@@ -195,6 +252,8 @@ def build_initramfs(module):
     open(os.path.join(ROOT, "etc/protocols"), "w").write(
         "ip 0 IP\nicmp 1 ICMP\ntcp 6 TCP\nudp 17 UDP\nipv6-icmp 58 IPv6-ICMP\n")
     shutil.copy2(module, os.path.join(ROOT, "lib/modules/dockfw.ko"))
+    if kmods:
+        pack_kmods(kmods)
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/init"), os.path.join(ROOT, "init"))
     os.chmod(os.path.join(ROOT, "init"), 0o755)
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/lib.sh"), os.path.join(ROOT, "scenarios/lib.sh"))
@@ -333,8 +392,31 @@ def timeouts():
     return t
 
 
-def run(kernel, names, demo=False, module=None, timeout_scale=1.0):
-    build_initramfs(module or os.path.join(TOP, "dockfw.ko"))
+def stock_kernel_errors(out, release):
+    """What a stock-kernel guest must show: it runs `release`, and every
+    module /init preloaded is loaded."""
+    errors = []
+    m = re.search(r"^DFW-UNAME (\S+)", out, re.M)
+    if not m or m.group(1) != release:
+        errors.append(f"guest runs {m.group(1) if m else 'an unknown kernel'}, not {release}")
+    failed = re.findall(r"^DFW-MODPROBE-FAILED (\S+)", out, re.M)
+    if failed:
+        errors.append(f"modprobe failed in the guest: {failed}")
+    return errors
+
+
+def taint_errors(out):
+    m = re.search(r"^DFW-TAINTED (\d+)", out, re.M)
+    if not m:
+        return ["guest did not report /proc/sys/kernel/tainted"]
+    bad = int(m.group(1)) & ~TAINT_ALLOWED
+    return [f"kernel tainted {m.group(1)}: bits {bad:#x} beyond out-of-tree/unsigned"] if bad else []
+
+
+def run(kernel, names, demo=False, module=None, timeout_scale=1.0, kmods=None, release=None):
+    build_initramfs(module or os.path.join(TOP, "dockfw.ko"), kmods)
+    if kmods:
+        EXTRA_CMDLINE.append("dfwkmods=" + ",".join(KMODS_PRELOAD))
     if any(is_docker(n) for n in names):
         t0 = time.time()
         build_docker_image()
@@ -360,6 +442,10 @@ def run(kernel, names, demo=False, module=None, timeout_scale=1.0):
         splat = splat_report(out)
         if splat:
             errors.append("kernel splat in guest log:\n    " + "\n    ".join(splat))
+        if g.exit_code is not None:
+            errors += taint_errors(out)
+            if release:
+                errors += stock_kernel_errors(out, release)
         if "DFW-PAGING 4-level" not in out:
             errors.append("guest did not report 4-level paging (no5lvl, see qemu_cmd): "
                           "its KASAN can report false wild-memory-accesses at boot")
@@ -382,6 +468,15 @@ def run(kernel, names, demo=False, module=None, timeout_scale=1.0):
     return passed, failed
 
 
+def sha256_of(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kernel", default=os.path.join(BUILD, "linux/arch/x86/boot/bzImage"))
@@ -391,6 +486,8 @@ def main():
                     help="debug kernel: dfwdebug=1 (rmmod + kmemleak scan after each scenario), longer timeouts")
     ap.add_argument("--size", default=os.environ.get("DOCKFW_ROBUST_SIZE", "small"), choices=["small", "full"],
                     help="robust_* scenario sizes (dfwsize=)")
+    ap.add_argument("--kmods", help="a stock kernel's /lib/modules/KREL tree to pack (see the module docstring)")
+    ap.add_argument("--release", help="the `uname -r` the guest must report (with --kmods)")
     ap.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     a = ap.parse_args()
     if not os.path.exists(a.module):
@@ -406,7 +503,11 @@ def main():
     unknown = [n for n in names if n not in checks.CHECKS]
     if unknown:
         sys.exit(f"run.py: unknown scenario(s) {unknown}; known: {list(checks.CHECKS)}")
-    passed, failed = run(a.kernel, names, a.demo, a.module, scale)
+    if bool(a.kmods) != bool(a.release):
+        sys.exit("run.py: --kmods and --release go together")
+    if a.kmods:
+        print(f"qemu: kernel {a.kernel} sha256 {sha256_of(a.kernel)}, release {a.release}", flush=True)
+    passed, failed = run(a.kernel, names, a.demo, a.module, scale, a.kmods, a.release)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed or not passed else 0)
 
