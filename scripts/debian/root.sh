@@ -23,7 +23,7 @@ PKGS=(rustc="$DEB_RUSTC_VERSION" rust-src="$DEB_RUSTC_VERSION" libstd-rust-dev="
       bindgen libclang-dev clang "$DEB_CC" make flex bison bc libelf-dev libssl-dev python3
       xz-utils zstd kmod cpio dwarves binutils file ca-certificates openssl
       "$DEB_KSRC=$DEB_KPKG_VERSION" "linux-headers-$DEB_KREL=$DEB_KPKG_VERSION"
-      dkms dh-dkms debhelper dpkg-dev fakeroot)
+      dkms dh-dkms debhelper dpkg-dev fakeroot build-essential)
 PIN="suite=$DEB_SUITE rustc=$DEB_RUSTC_VERSION kernel=$DEB_KPKG_VERSION"
 
 mkdir -p "$CACHE"
@@ -34,7 +34,7 @@ if [ -f "$ROOT/.dockfw-root" ] && [ "$(head -1 "$ROOT/.dockfw-root")" = "$PIN" ]
   for p in "${PKGS[@]}"; do grep -qxF "$p" "$ROOT/.dockfw-root" || missing+=("$p"); done
   [ "${#missing[@]}" -eq 0 ] && exit 0
   echo "debian-root: adding ${missing[*]}"
-  chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  scripts/debian/in-root.sh bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' apt "${missing[@]}"
   { echo "$PIN"; printf '%s\n' "${PKGS[@]}"; } > "$ROOT/.dockfw-root"
   exit 0
 fi
