@@ -14,6 +14,14 @@ mark() { echo "DFW-MARK $*" > /dev/kmsg; }
 netns_inum() { $IP netns exec "$1" readlink /proc/self/ns/net | tr -cd 0-9; }
 in_ns() { ns=$1; shift; $IP netns exec "$ns" "$@"; }
 
+# hook_count NS: how many hook functions the kernel itself lists in NS
+# (`nft list hooks`, nfnetlink_hook: every family and hook point), whoever
+# registered them. Independent of dockfw's own counters and of its name.
+hook_count() {
+	if [ "$1" = init ]; then nft list hooks; else in_ns "$1" nft list hooks; fi 2>/dev/null |
+		awk '$1 ~ /^[-+]?[0-9]+$/ { n++ } END { print n + 0 }'
+}
+
 # add_container NAME IP: a namespace whose eth0 is a veth on docker0.
 add_container() {
 	$IP netns add "$1"
