@@ -44,9 +44,9 @@ for suite in "$@"; do
 	s=$(grep -E '^([a-z]+: )?[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1 | sed 's/^[a-z]*: //')
 	sp=$(echo "$s" | awk '{print $1}'); sf=$(echo "$s" | awk '{print $3}')
 	if [ -z "$sp" ]; then
-		sp=0; sf=1; echo "$label: run.py printed no result (exit $rc)"
+		sp=0; sf=1; echo "$label: no result line (exit $rc)"
 	elif [ "$rc" != 0 ] && [ "$sf" = 0 ]; then
-		sf=1; echo "$label: run.py exited $rc although it reported no failure"
+		sf=1; echo "$label: exited $rc although it reported no failure"
 	fi
 	echo "$label: $sp passed, $sf failed"
 	summary="$summary, $label $sp/$sf"
