@@ -61,6 +61,8 @@ Rule syntax:
   [ct STATE[,STATE...]] [orig-daddr PFX] [orig-dport RANGE] [prio N]
   [comment WORD] [id N] accept|drop|log
   HOOK: prerouting input forward output postrouting (default: all five)
+  Rules are evaluated in (prio, id) order; prio defaults to 1000, so a rule
+  given a lower prio goes before every rule given none.
   orig-daddr/orig-dport match the destination before DNAT (the published port).
   Docker containers, by name or id (the engine at DOCKER_HOST=unix://PATH or
   /var/run/docker.sock resolves them when the rule is sent):

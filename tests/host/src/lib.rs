@@ -21,3 +21,5 @@ pub mod rule_syntax;
 mod tests;
 #[cfg(test)]
 mod rules_tests;
+#[cfg(test)]
+mod reference;

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+//! An independent oracle for rule matching: the rule language's meaning as
+//! the README states it, written from scratch, with no code of
+//! `src/rules.rs` (no `Rule::matches`, no index, no `orig_dst`, no
+//! `Prefix`). Random rules are drawn here as plain values, printed as rule
+//! text, and parsed by the real parser; the module's indexed evaluation of
+//! the parsed rules must then decide every random packet exactly as this
+//! file does from the plain values. A slip in the parser, the matcher or
+//! the index makes them disagree; a slip here does too, so the two are
+//! checked against each other rather than one against itself.
+
+use std::format;
+use std::string::String;
+use std::vec;
+use std::vec::Vec;
+
+/// A minimal generator (xorshift), fixed seeds: failures replay.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+    pub fn chance(&mut self, one_in: u64) -> bool {
+        self.below(one_in) == 0
+    }
+}
+
+/// The priority of a rule that names none (README: "`prio` 1000 when not
+/// given").
+pub const DEFAULT_PRIO: u32 = 1000;
+pub const HOOKS: [&str; 5] = ["prerouting", "input", "forward", "output", "postrouting"];
+pub const STATES: [&str; 4] = ["new", "established", "related", "untracked"];
+
+/// An address as 16 bytes and its family (4 or 6); IPv4 in the first 4.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RAddr {
+    pub fam: u8,
+    pub b: [u8; 16],
+}
+
+impl RAddr {
+    pub fn v4(a: [u8; 4]) -> Self {
+        let mut b = [0; 16];
+        b[..4].copy_from_slice(&a);
+        RAddr { fam: 4, b }
+    }
+    pub fn v6(last: u8) -> Self {
+        let mut b = [0; 16];
+        b[0] = 0xfd;
+        b[15] = last;
+        RAddr { fam: 6, b }
+    }
+    pub fn text(&self) -> String {
+        // (prio: 1000 when not written; written only when it differs.)
+        if self.fam == 4 {
+            format!("{}.{}.{}.{}", self.b[0], self.b[1], self.b[2], self.b[3])
+        } else {
+            let w: Vec<String> = (0..8).map(|i| format!("{:x}", u16::from_be_bytes([self.b[2 * i], self.b[2 * i + 1]]))).collect();
+            w.join(":")
+        }
+    }
+    /// Bit `i` (0 = most significant).
+    fn bit(&self, i: usize) -> bool {
+        self.b[i / 8] & (0x80 >> (i % 8)) != 0
+    }
+}
+
+/// `addr/len`: the first `len` bits equal, same family.
+fn in_prefix(a: &RAddr, p: &(RAddr, u8)) -> bool {
+    a.fam == p.0.fam && (0..p.1 as usize).all(|i| a.bit(i) == p.0.bit(i))
+}
+
+#[derive(Clone, Debug)]
+pub struct RRule {
+    pub prio: u32,
+    pub hooks: Vec<usize>,
+    pub fam: Option<u8>,
+    pub proto: Option<u8>,
+    pub saddr: Option<(RAddr, u8)>,
+    pub daddr: Option<(RAddr, u8)>,
+    pub sport: Option<(u16, u16)>,
+    pub dport: Option<(u16, u16)>,
+    pub iif: Option<(String, bool)>,
+    pub oif: Option<(String, bool)>,
+    /// None: any; Some(None): host; Some(Some(n)): inode n.
+    pub netns: Option<Option<u32>>,
+    pub ct: Vec<usize>,
+    pub orig_daddr: Option<(RAddr, u8)>,
+    pub orig_dport: Option<(u16, u16)>,
+    /// "accept", "drop" or "log".
+    pub action: &'static str,
+}
+
+/// The packet and what the hook knows about it.
+#[derive(Clone, Debug)]
+pub struct RPacket {
+    pub hook: usize,
+    pub fam: u8,
+    pub proto: u8,
+    pub src: RAddr,
+    pub dst: RAddr,
+    /// (sport, dport) for TCP and UDP, None otherwise.
+    pub ports: Option<(u16, u16)>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    pub netns: u32,
+    pub host: bool,
+    /// Conntrack: (state index into STATES, reply direction, original
+    /// destination address and port). None: untracked.
+    pub ct: Option<(usize, bool, RAddr, u16)>,
+}
+
+fn in_range(x: u16, r: (u16, u16)) -> bool {
+    r.0 <= x && x <= r.1
+}
+
+fn dev_ok(m: &Option<(String, bool)>, dev: &Option<String>) -> bool {
+    match (m, dev) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some((name, true)), Some(d)) => d.starts_with(name.as_str()),
+        (Some((name, false)), Some(d)) => d == name,
+    }
+}
+
+impl RRule {
+    /// The rule's meaning, clause by clause, as the README states it.
+    pub fn matches(&self, p: &RPacket) -> bool {
+        let hook_ok = self.hooks.is_empty() || self.hooks.contains(&p.hook);
+        let fam_ok = self.fam.map_or(true, |f| f == p.fam);
+        let proto_ok = self.proto.map_or(true, |x| x == p.proto);
+        let s_ok = self.saddr.as_ref().map_or(true, |x| in_prefix(&p.src, x));
+        let d_ok = self.daddr.as_ref().map_or(true, |x| in_prefix(&p.dst, x));
+        let sport_ok = self.sport.map_or(true, |r| p.ports.is_some_and(|(s, _)| in_range(s, r)));
+        let dport_ok = self.dport.map_or(true, |r| p.ports.is_some_and(|(_, d)| in_range(d, r)));
+        let netns_ok = match self.netns {
+            None => true,
+            Some(None) => p.host,
+            Some(Some(n)) => p.netns == n,
+        };
+        let state = p.ct.map_or(3, |c| c.0);
+        let ct_ok = self.ct.is_empty() || self.ct.contains(&state);
+        // The destination before DNAT: conntrack's original tuple for a
+        // packet of the original direction, else the packet's own.
+        let (odst, oport) = match p.ct {
+            Some((_, false, a, port)) => (a, Some(port)),
+            _ => (p.dst, p.ports.map(|x| x.1)),
+        };
+        let odst_ok = self.orig_daddr.as_ref().map_or(true, |x| in_prefix(&odst, x));
+        let oport_ok = self.orig_dport.map_or(true, |r| oport.is_some_and(|x| in_range(x, r)));
+        hook_ok && fam_ok && proto_ok && s_ok && d_ok && sport_ok && dport_ok && netns_ok
+            && dev_ok(&self.iif, &p.iif) && dev_ok(&self.oif, &p.oif) && ct_ok && odst_ok && oport_ok
+    }
+
+    /// The rule in dockfw's rule language.
+    pub fn text(&self) -> String {
+        let mut t: Vec<String> = self.hooks.iter().map(|&h| HOOKS[h].into()).collect();
+        if let Some(f) = self.fam {
+            t.push(if f == 4 { "ip" } else { "ip6" }.into());
+        }
+        if let Some(p) = self.proto {
+            t.push(match p {
+                6 => "tcp".into(),
+                17 => "udp".into(),
+                1 => "icmp".into(),
+                n => format!("proto {n}"),
+            });
+        }
+        let pfx = |k: &str, x: &Option<(RAddr, u8)>, t: &mut Vec<String>| {
+            if let Some((a, l)) = x {
+                t.push(format!("{k} {}/{l}", a.text()));
+            }
+        };
+        let rng = |k: &str, x: Option<(u16, u16)>, t: &mut Vec<String>| {
+            if let Some((a, b)) = x {
+                t.push(if a == b { format!("{k} {a}") } else { format!("{k} {a}-{b}") });
+            }
+        };
+        pfx("saddr", &self.saddr, &mut t);
+        pfx("daddr", &self.daddr, &mut t);
+        rng("sport", self.sport, &mut t);
+        rng("dport", self.dport, &mut t);
+        for (k, m) in [("iif", &self.iif), ("oif", &self.oif)] {
+            if let Some((n, w)) = m {
+                t.push(format!("{k} {n}{}", if *w { "+" } else { "" }));
+            }
+        }
+        match self.netns {
+            None => {}
+            Some(None) => t.push("netns host".into()),
+            Some(Some(n)) => t.push(format!("netns {n}")),
+        }
+        if !self.ct.is_empty() {
+            let s: Vec<&str> = self.ct.iter().map(|&i| STATES[i]).collect();
+            t.push(format!("ct {}", s.join(",")));
+        }
+        pfx("orig-daddr", &self.orig_daddr, &mut t);
+        rng("orig-dport", self.orig_dport, &mut t);
+        if self.prio != DEFAULT_PRIO {
+            t.push(format!("prio {}", self.prio));
+        }
+        t.push(self.action.into());
+        t.join(" ")
+    }
+}
+
+/// The ruleset's decision: rules in (priority, position) order, `log`
+/// rules noted and passed, the first accept or drop decides. Returns the
+/// deciding rule's position and the positions of the log rules met.
+pub fn decide(rules: &[RRule], p: &RPacket) -> (Option<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..rules.len()).collect();
+    order.sort_by_key(|&i| (rules[i].prio, i));
+    let mut logs = vec![];
+    for i in order {
+        if rules[i].matches(p) {
+            if rules[i].action == "log" {
+                logs.push(i);
+            } else {
+                return (Some(i), logs);
+            }
+        }
+    }
+    (None, logs)
+}
+
+const PORTS: [u16; 6] = [22, 53, 80, 443, 8080, 9999];
+const DEVS: [&str; 4] = ["veth-ext", "veth-c1", "docker0", "eth0"];
+const NETNS: [u32; 3] = [4026531840, 4026532001, 4026532002];
+
+fn v4_pool(g: &mut Rng) -> RAddr {
+    RAddr::v4([g.pick(&[10u8, 172]), g.pick(&[0u8, 1, 17]), g.pick(&[0u8, 1]), g.pick(&[1u8, 2, 200])])
+}
+
+fn prefix(g: &mut Rng, fam: u8) -> (RAddr, u8) {
+    let a = if fam == 6 { RAddr::v6(g.pick(&[1u8, 2, 0x81])) } else { v4_pool(g) };
+    let len = if a.fam == 4 { g.pick(&[0u8, 8, 12, 16, 23, 24, 31, 32]) } else { g.pick(&[0u8, 8, 64, 121, 128]) };
+    (a, len)
+}
+
+fn range(g: &mut Rng) -> (u16, u16) {
+    if g.chance(3) {
+        let (a, b) = (g.pick(&PORTS), g.pick(&PORTS));
+        (a.min(b), a.max(b))
+    } else {
+        let p = g.pick(&PORTS);
+        (p, p)
+    }
+}
+
+fn dev_match(g: &mut Rng) -> (String, bool) {
+    if g.chance(3) {
+        (g.pick(&["veth", "veth-", "d", "eth0"]).into(), true)
+    } else {
+        (g.pick(&DEVS).into(), false)
+    }
+}
+
+/// A random rule; each clause present with some probability, within what
+/// the language accepts: the addresses of one rule share its family, and
+/// ports go with tcp, udp or no protocol.
+pub fn random_rule(g: &mut Rng) -> RRule {
+    let fam = if g.chance(6) { Some(g.pick(&[4u8, 6])) } else { None };
+    let pf = fam.unwrap_or(if g.chance(5) { 6 } else { 4 });
+    let proto = if g.chance(2) { Some(g.pick(&[6u8, 17, 1, 47])) } else { None };
+    let ports = matches!(proto, None | Some(6) | Some(17));
+    let mut hooks = vec![];
+    if g.chance(3) {
+        for h in 0..5 {
+            if g.chance(2) {
+                hooks.push(h);
+            }
+        }
+    }
+    let mut ct = vec![];
+    if g.chance(5) {
+        for s in 0..4 {
+            if g.chance(2) {
+                ct.push(s);
+            }
+        }
+    }
+    RRule {
+        prio: if g.chance(3) { g.pick(&[0u32, 10, 1000, 2000]) } else { DEFAULT_PRIO },
+        hooks,
+        fam,
+        proto,
+        saddr: g.chance(4).then(|| prefix(g, pf)),
+        daddr: g.chance(5).then(|| prefix(g, pf)),
+        sport: (ports && g.chance(8)).then(|| range(g)),
+        dport: (ports && g.chance(2)).then(|| range(g)),
+        iif: g.chance(6).then(|| dev_match(g)),
+        oif: g.chance(6).then(|| dev_match(g)),
+        netns: if g.chance(6) { Some(if g.chance(2) { None } else { Some(g.pick(&NETNS)) }) } else { None },
+        ct,
+        orig_daddr: g.chance(5).then(|| prefix(g, pf)),
+        orig_dport: g.chance(3).then(|| range(g)),
+        action: g.pick(&["accept", "drop", "log"]),
+    }
+}
+
+/// A random packet at a random hook: TCP, UDP, ICMP or GRE, IPv4 or IPv6,
+/// with or without devices, conntrack entry (either direction, DNATed or
+/// not).
+pub fn random_packet(g: &mut Rng) -> RPacket {
+    let v6 = g.chance(5);
+    let pick_addr = |g: &mut Rng| if v6 { RAddr::v6(g.pick(&[1u8, 2, 0x81])) } else { v4_pool(g) };
+    let (src, dst) = (pick_addr(g), pick_addr(g));
+    let proto = g.pick(&[6u8, 17, 6, 17, 1, 47]);
+    let ports = matches!(proto, 6 | 17).then(|| (g.pick(&PORTS), g.pick(&PORTS)));
+    let netns = g.pick(&NETNS);
+    let ct = (!g.chance(4)).then(|| {
+        let odst = if g.chance(2) { pick_addr(g) } else { dst };
+        (g.below(3) as usize, g.chance(4), odst, g.pick(&PORTS))
+    });
+    RPacket {
+        hook: g.below(5) as usize,
+        fam: if v6 { 6 } else { 4 },
+        proto,
+        src,
+        dst,
+        ports,
+        iif: (!g.chance(4)).then(|| g.pick(&DEVS).into()),
+        oif: (!g.chance(4)).then(|| g.pick(&DEVS).into()),
+        netns,
+        host: netns == NETNS[0],
+        ct,
+    }
+}
