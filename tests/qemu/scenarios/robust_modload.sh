@@ -16,6 +16,8 @@ add_container c3 172.17.0.4
 add_container c4 172.17.0.5
 live() { echo $(( $(ls /run/netns | wc -l) + 1 )); }
 fact live_netns "$(live)"
+# The kernel's own hook lists before the first insmod (see the end).
+for ns in init c1 c2 c3 c4 ext; do fact "hooks_before:$ns" "$(hook_count "$ns")"; done
 in_ns c2 dfwprobe craft udp-sink 9991 3000 > /tmp/rx.c2 &
 rx1=$!
 in_ns c4 dfwprobe craft udp-sink 9991 3000 > /tmp/rx.c4 &
@@ -35,6 +37,7 @@ bad_hooked=0
 rm_fail=0
 while [ $cyc -lt "$N" ]; do
 	insmod $KO trace=1 trace_ports=8080,8081
+	[ $cyc = 0 ] && fact hooks_loaded:c4 "$(hook_count c4)"
 	h=$(cat /sys/module/dockfw/parameters/hooked_netns)
 	[ "$h" = "$(live)" ] || { bad_hooked=$((bad_hooked + 1)); echo "cycle $cyc: hooked $h live $(live)"; }
 	dockfwctl add input udp dport 9991 accept > /dev/null
@@ -92,5 +95,8 @@ wait $rx1 $rx2
 fact rx_c2 "$(cat /tmp/rx.c2)"
 fact rx_c4 "$(cat /tmp/rx.c4)"
 mark after-last-rmmod
+# After the last rmmod every namespace lists as many hook functions as
+# before the first insmod: a hook left behind by any cycle would be there.
+for ns in init c1 c2 c3 c4 ext; do fact "hooks_after:$ns" "$(hook_count "$ns")"; done
 probe ext_after ext connect 10.0.0.1 8081
 probe c1_to_c2_after c1 connect 172.17.0.3 8080
