@@ -353,6 +353,16 @@ def filter_replace_counters(g):
     expect(after["packets"] - before["packets"] > 500, "no real traffic flowed during the replaces")
     expect(after["dropped"] == before["dropped"],
            f"{after['dropped'] - before['dropped']} datagrams dropped during atomic replaces")
+    # The same from the kernel's own counters: c1's UDP sent = c2's UDP
+    # layer reached, delivered (InDatagrams) or refused (InErrors, which
+    # includes the RcvbufErrors of a full socket buffer).
+    sent = int(g.fact("snmp_c1_after")) - int(g.fact("snmp_c1_before"))
+    b = [int(x) for x in g.fact("snmp_c2_before").split()]
+    a = [int(x) for x in g.fact("snmp_c2_after").split()]
+    reached = (a[0] + a[1]) - (b[0] + b[1])
+    expect(sent > 500, f"c1 sent only {sent} datagrams during the replaces (/proc/net/snmp)")
+    expect(reached == sent, f"c1 sent {sent} datagrams, c2's UDP saw {reached} (in, errors, rcvbuf deltas "
+                            f"{[x - y for x, y in zip(a, b)]}): {sent - reached} lost during atomic replaces")
     expect(after["generation"] - before["generation"] == 50, "50 replaces should bump the generation by 50")
     saved = ctl_ok(g, "after_replace")
     body = [l for l in saved.splitlines() if l and not l.startswith("#")]
@@ -362,6 +372,8 @@ def filter_replace_counters(g):
     first, last = g.fact("big_first_last").strip("|").split("|")
     expect(first.endswith("tcp dport 20000 comment r0 accept") and last.endswith("tcp dport 39999 comment r19999 accept"),
            f"dump order: first {first!r} last {last!r}")
+    expect(g.fact("big_diff") == "0", f"save differs from the restored file in {g.fact('big_diff')} lines")
+    expect(g.fact("big_ids_ascending") == "yes", "save's 20000 ids are not strictly ascending")
     expect(ctl_json(g, "stats_big")["rules"] == 20000, "stats does not count 20000 rules")
     expect(ctl_json(g, "empty") == [], "flush left rules behind")
     expect(ctl_json(g, "stats_empty")["rules"] == 0, "stats counts rules after flush")
@@ -630,15 +642,17 @@ def hooks_on_demand(g):
     expect(m and m.groups() == ("4", "0"), f"load message: {m.group(0) if m else None!r}, want 4 namespaces, 0 hooks")
 
     def hooks(step, ns):
-        return set(g.fact(f"hooks:{step}:{ns}").split())
+        # Every dockfw entry the kernel lists, duplicates kept: a hook point
+        # registered twice shows twice and fails "exactly once" below.
+        return sorted(g.fact(f"hooks:{step}:{ns}").split())
 
     def step(name, want, nss=("init", "c1", "c2", "ext")):
-        """Every namespace has exactly `want` (nft's view); the module's own
-        count agrees with the kernel's lists."""
+        """Every namespace has exactly `want` (nft's view), each hook point
+        once; the module's own count agrees with the kernel's lists."""
         for ns in nss:
             have = hooks(name, ns)
-            expect(have == want, f"after {name}: dockfw hooks in {ns} are {sorted(have) or 'none'}, "
-                                 f"want {sorted(want) or 'none'}")
+            expect(have == sorted(want), f"after {name}: dockfw hooks in {ns} are {have or 'none'}, "
+                                         f"want {sorted(want) or 'none'}, each once")
         if name == "rmmod":
             return
         reg = int(g.fact(f"registered:{name}"))

@@ -216,9 +216,13 @@ def docker_userland_proxy(g):
     # With the proxy, Docker leaves traffic from docker0 and to 127/8 alone.
     expect_rule(rules, "nat", r"-A DOCKER -i docker0 -j RETURN", "the docker0 RETURN of proxy mode")
     proxies = b64fact(g, "docker:proxies")
+    # Docker 20.10 runs one proxy per published port and host address
+    # family: 0.0.0.0 and ::, each to the container's 8080.
     for port in (80, 8082):
-        expect(re.search(rf"docker-proxy .*-host-port {port} .*-container-port 8080", proxies),
-               f"no docker-proxy for host port {port}:\n{proxies}")
+        hosts = sorted(re.findall(rf"docker-proxy -proto tcp -host-ip (\S+) -host-port {port} "
+                                  rf"-container-ip \S+ -container-port 8080", proxies))
+        expect(hosts == ["0.0.0.0", "::"], f"docker-proxy processes for host port {port}: {hosts}, "
+                                           f"want one on 0.0.0.0 and one on ::\n{proxies}")
     web, web2 = g.fact("ip:web"), g.fact("ip:web2")
 
     # Two paths to the published port.

@@ -22,6 +22,15 @@ hook_count() {
 		awk '$1 ~ /^[-+]?[0-9]+$/ { n++ } END { print n + 0 }'
 }
 
+# udp_snmp NS FIELD...: the kernel's own UDP counters (/proc/net/snmp: Udp
+# InDatagrams, OutDatagrams, RcvbufErrors, ...) in NS, space-separated.
+udp_snmp() {
+	ns=$1; shift
+	in_ns "$ns" cat /proc/net/snmp | awk -v want="$*" '
+		$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "Udp:" { n = split(want, w, " "); for (i = 1; i <= n; i++) printf "%s%s", $col[w[i]], (i < n ? " " : "\n") }'
+}
+
 # add_container NAME IP: a namespace whose eth0 is a veth on docker0.
 add_container() {
 	$IP netns add "$1"

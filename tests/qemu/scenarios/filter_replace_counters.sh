@@ -31,6 +31,13 @@ ctl stats_before stats --json
 $IP netns exec c2 dfwprobe udp-count 9998 600000 > /tmp/count2 &
 counter=$!
 wait_udp c2 9998
+# The kernel's own UDP counters on both ends judge the replaces (not
+# dockfw's): every datagram c1 sent must reach c2's UDP layer (received,
+# or refused for a full socket buffer: InErrors, which counts RcvbufErrors
+# too), none lost
+# to a drop rule on the way.
+fact snmp_c1_before "$(udp_snmp c1 OutDatagrams)"
+fact snmp_c2_before "$(udp_snmp c2 InDatagrams InErrors RcvbufErrors)"
 $IP netns exec c1 dfwprobe udp-send 172.17.0.3 9998 100000000 64 > /dev/null &
 sender=$!
 i=0
@@ -41,7 +48,12 @@ while [ $i -lt 25 ]; do
 	i=$((i + 1))
 done
 kill $sender
-wait $sender 2>/dev/null || true
+# (the sender was killed by us: its status says nothing)
+wait $sender 2>/dev/null || :
+# Datagrams still in flight reach c2 within this.
+sleep 0.5
+fact snmp_c1_after "$(udp_snmp c1 OutDatagrams)"
+fact snmp_c2_after "$(udp_snmp c2 InDatagrams InErrors RcvbufErrors)"
 fact replace_failures "$fails"
 ctl stats_after stats --json
 ctl after_replace save
@@ -55,6 +67,11 @@ fact big_json_bytes "$(wc -c < /tmp/big.json)"
 fact big_ids "$(grep -o '"id": *[0-9]*' /tmp/big.json | wc -l)"
 fact big_saved "$(dockfwctl save | grep -c '^id ')"
 fact big_first_last "$(dockfwctl save | grep '^id ' | sed -n '1p;$p' | tr '\n' '|')"
+# The whole dump, line by line, against the file restored: the same rules
+# in the same order, and ids strictly ascending.
+dockfwctl save | grep '^id ' > /tmp/big.saved
+fact big_diff "$(sed 's/^id [0-9]* //' /tmp/big.saved | diff /tmp/big - | grep -c '^[<>]' || :)"
+fact big_ids_ascending "$(awk '{ if (NR > 1 && $2 <= last) bad++; last = $2 } END { print (NR == 20000 && !bad) ? "yes" : "no" }' /tmp/big.saved)"
 ctl stats_big stats --json
 ctl flush2 flush
 ctl empty list --json
