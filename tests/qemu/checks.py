@@ -603,7 +603,11 @@ def filter_bad_input(g):
         if g.fact("nl:" + name) != "NLOK":
             errors.append(f"{name}: {g.fact('nl:' + name)!r}, want NLOK")
     expect(not errors, "bad input not refused as expected:\n  " + "\n  ".join(errors))
-    expect(g.fact("unchanged_mid") == "yes", "a rejected replace batch changed the live rules")
+    seq = g.fact("stage_seq").strip("|").split("|")
+    expect(len(seq) == 3 and seq[:2] == ["NLOK", "NLOK"] and seq[2] == "NLERR 34 integer out of range",
+           f"BEGIN, a good batch, a policy-refused batch on one held socket: {seq}")
+    expect(g.fact("unchanged_mid") == "yes", "the live rules changed while a replace with a refused batch was staged")
+    expect(g.fact("unchanged_after_stager") == "yes", "the live rules changed when a staged replace's socket closed")
     expect(g.fact("unchanged") == "yes", "rejected requests changed the rules; now:\n" + g.fact("saved_after"))
     saved = g.fact("saved_after")
     expect("tcp dport 8081 comment keep accept" in saved and "input saddr 10.9.0.0/16 drop" in saved,

@@ -53,13 +53,31 @@ nl unknown_cmd          50
 fact "nl:nobody_stats" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_STATS_GET)"
 fact "nl:nobody_add" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_RULE_ADD nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_DROP ])"
 fact "nl:nobody_flush" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_FLUSH)"
-# A replace batch with a rule the policy refuses, sent on a socket of its
-# own: refused, and the live set is untouched.
+# A replace batch with a rule the policy refuses (its own socket: the
+# policy refuses it before anything looks for a staged replace).
 nl replace_begin        $CMD_REPLACE u8:$A_PHASE=$REPLACE_BEGIN
 nl replace_bad_batch    $CMD_REPLACE u8:$A_PHASE=$REPLACE_APPEND nest:$A_RULES[ nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_ACCEPT ] nest:$A_RULE[ u8:$RA_VERDICT=9 ] ]
+nl replace_abort        $CMD_REPLACE u8:$A_PHASE=$REPLACE_ABORT
+# app PORT-PORT...: one APPEND batch of UDP accept rules on those ranges.
+app() { printf -- '--- %s u8:%s=%s nest:%s[ ' $CMD_REPLACE $A_PHASE $REPLACE_APPEND $A_RULES; for p in "$@"; do
+	printf 'nest:%s[ u8:%s=%s u8:%s=17 u16:%s=%s u16:%s=%s ] ' $A_RULE $RA_VERDICT $VERDICT_ACCEPT $RA_PROTO $RA_DPORT_MIN ${p%-*} $RA_DPORT_MAX ${p#*-}; done; printf '] '; }
+# A replace really staged, on a socket kept open: BEGIN, a good batch, then
+# the policy-refused batch. While it stays staged the live set is the one
+# from before; once its socket closes, still (staging dies with it).
+: > /tmp/stager.out
+dfwprobe nl $CMD_REPLACE u8:$A_PHASE=$REPLACE_BEGIN $(app 7-7) \
+	--- $CMD_REPLACE u8:$A_PHASE=$REPLACE_APPEND nest:$A_RULES[ nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_ACCEPT ] nest:$A_RULE[ u8:$RA_VERDICT=9 ] ] \
+	--hold >> /tmp/stager.out &
+stager=$!
+i=0
+while [ "$(wc -l < /tmp/stager.out)" -lt 3 ] && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.05; done
+fact stage_seq "$(tr '\n' '|' < /tmp/stager.out)"
 dockfwctl save > /tmp/mid
 fact unchanged_mid "$(cmp -s /tmp/before /tmp/mid && echo yes || echo no)"
-nl replace_abort        $CMD_REPLACE u8:$A_PHASE=$REPLACE_ABORT
+kill $stager
+wait $stager 2>/dev/null || :
+dockfwctl save > /tmp/mid2
+fact unchanged_after_stager "$(cmp -s /tmp/before /tmp/mid2 && echo yes || echo no)"
 # dockfwctl's own errors and exit codes.
 ctl parse_error add tcp dport 99999 accept
 ctl missing_action add tcp dport 80
@@ -77,8 +95,6 @@ probe still_filtering ext connect 10.0.0.1 8081
 # the kernel's own checks while the batch is being staged). That batch is
 # refused whole, the batches around it stay staged, and COMMIT publishes
 # exactly them.
-app() { printf -- '--- %s u8:%s=%s nest:%s[ ' $CMD_REPLACE $A_PHASE $REPLACE_APPEND $A_RULES; for p in "$@"; do
-	printf 'nest:%s[ u8:%s=%s u8:%s=17 u16:%s=%s u16:%s=%s ] ' $A_RULE $RA_VERDICT $VERDICT_ACCEPT $RA_PROTO $RA_DPORT_MIN ${p%-*} $RA_DPORT_MAX ${p#*-}; done; printf '] '; }
 fact replace_seq "$(dfwprobe nl $CMD_REPLACE u8:$A_PHASE=$REPLACE_BEGIN $(app 1-1) $(app 2-2 5-1) $(app 3-3) --- $CMD_REPLACE u8:$A_PHASE=$REPLACE_COMMIT | tr '\n' '|')"
 dockfwctl save > /tmp/seq
 fact saved_seq "$(grep -v '^#' /tmp/seq | tr '\n' '|')"
