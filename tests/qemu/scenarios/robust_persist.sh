@@ -38,8 +38,11 @@ ctl rej_restore restore /tmp/bad
 check after_bad_restore
 fact "nl:rej_verdict" "$(dfwprobe nl $CMD_RULE_ADD nest:$A_RULE[ u8:$RA_VERDICT=9 ])"
 check after_bad_verdict
-fact "nl:rej_begin" "$(dfwprobe nl $CMD_REPLACE u8:$A_PHASE=$REPLACE_BEGIN)"
-fact "nl:rej_batch" "$(dfwprobe nl $CMD_REPLACE u8:$A_PHASE=$REPLACE_APPEND nest:$A_RULES[ nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_DROP ] nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_ACCEPT u16:$RA_DPORT_MAX=1 ] ])"
+# One socket: BEGIN, a batch whose second rule the kernel refuses (a port
+# maximum without a minimum), ABORT.
+fact "nl:rej_batch" "$(dfwprobe nl $CMD_REPLACE u8:$A_PHASE=$REPLACE_BEGIN \
+	--- $CMD_REPLACE u8:$A_PHASE=$REPLACE_APPEND nest:$A_RULES[ nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_DROP ] nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_ACCEPT u16:$RA_DPORT_MAX=1 ] ] \
+	--- $CMD_REPLACE u8:$A_PHASE=$REPLACE_ABORT | tr '\n' '|')"
 check after_bad_batch
 ctl rej_del del 4242
 check after_bad_del
