@@ -535,6 +535,13 @@ def stream_lifecycle(g):
     expect(g.fact("udp_sent") == "SENT 20000", f"sender: {g.fact('udp_sent')}")
     rec = int(g.fact("udp_received").split()[1])
     expect(rec > 0, "nothing arrived while traced")
+    # Not dropped, from the kernel's own counters: all 20000 datagrams
+    # reached c2's UDP layer (delivered, refused for a full buffer, or past
+    # the end of the receiver's count: NoPorts).
+    b = [int(x) for x in g.fact("snmp_c2_before").split()]
+    a = [int(x) for x in g.fact("snmp_c2_after").split()]
+    expect(sum(a) - sum(b) == 20000, f"c2's UDP saw {sum(a) - sum(b)} of the 20000 traced datagrams "
+                                     f"(InDatagrams, InErrors, NoPorts deltas {[x - y for x, y in zip(a, b)]})")
     expect(g.fact("filters_after_slow") == "0", "the slow session's filter outlived it")
     # The late session: one datagram, sent right after it was ready, while
     # a silent filter holder had made the hooks cache "nobody listens".

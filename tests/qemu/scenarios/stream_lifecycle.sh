@@ -26,6 +26,7 @@ exec 9< /tmp/slow.fifo
 i=0
 while ! grep -q '^tracing:' /tmp/slow.err && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.05; done
 ctl stats_before stats --json
+fact snmp_c2_before "$(udp_snmp c2 InDatagrams InErrors NoPorts)"
 $IP netns exec c2 dfwprobe udp-count 9999 4000 > /tmp/count &
 counter=$!
 wait_udp c2 9999
@@ -33,6 +34,7 @@ in_ns c1 dfwprobe udp-send 172.17.0.3 9999 20000 64 > /tmp/sent
 wait $counter
 fact udp_sent "$(cat /tmp/sent)"
 fact udp_received "$(cat /tmp/count)"
+fact snmp_c2_after "$(udp_snmp c2 InDatagrams InErrors NoPorts)"
 ctl stats_flood stats --json
 kill -KILL $slow
 wait $slow 2>/dev/null || true
