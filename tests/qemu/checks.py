@@ -176,6 +176,12 @@ def bridge_path(g, init_hooks):
     want = [("c1", "LOCAL_OUT"), ("c1", "POST_ROUTING")] + [("init", h) for h in init_hooks] + \
            [("c2", "PRE_ROUTING"), ("c2", "LOCAL_IN")]
     expect_path(g, syn, want, "SYN c1 -> c2 over docker0")
+    # The reply path, c2 -> c1: the SYN-ACK crosses the same hooks the other
+    # way, through the host's only when br_netfilter hands it over.
+    synack = g.find("the SYN-ACK c2 -> c1", ns="c2", hook="LOCAL_OUT", src="172.17.0.3:8080", flags="S.")
+    back = [("c2", "LOCAL_OUT"), ("c2", "POST_ROUTING")] + [("init", h) for h in init_hooks] + \
+           [("c1", "PRE_ROUTING"), ("c1", "LOCAL_IN")]
+    expect_path(g, synack, back, "SYN-ACK c2 -> c1 over docker0")
     return g.path_of(syn)
 
 
@@ -186,8 +192,6 @@ def trace_bridge_nf_off(g):
     in_init = [e for e in g.events if e.init and e.proto == "TCP"]
     expect(not in_init, "with bridge-nf-call-iptables=0 init_net must see none of the container traffic, saw:\n" +
            "\n".join("  " + e.line for e in in_init[:5]))
-    expect(any(e.ns == "c2" and e.hook == "LOCAL_OUT" and e.flags == "S." for e in g.events),
-           "the SYN-ACK from c2 was not traced")
 
 
 def trace_bridge_nf_on(g):
@@ -338,6 +342,19 @@ def filter_bridge(g):
     expect_ok(g, "ns_ext_to_c1", "c1")
     d = g.find("the drop in c2's LOCAL_IN", hook="LOCAL_IN", verdict="drop", rule=str(c2_rule))
     expect(d.ns == "c2", f"the namespace-scoped rule dropped in {d.ns}")
+    # Either way, as the README says: with bridge-nf-call-iptables 1 the
+    # same rule still refuses c1 -> c2 in c2's LOCAL_IN, and only there.
+    expect_blocked(g, "ns_on_c1_to_c2")
+    expect_ok(g, "ns_on_c2_to_c1", "c1")
+    window = g.dmesg_after("ns-brnf-on")
+    on = g.parse_events(window[:window.find("DFW-MARK ns-brnf-on-end")])
+    drops = [e for e in on if e.verdict == "drop"]
+    expect(drops and all((e.ns, e.hook, e.rule) == ("c2", "LOCAL_IN", str(c2_rule)) for e in drops),
+           f"with br_netfilter on, drops should be c2 LOCAL_IN by rule {c2_rule}: {drops[:3]}")
+    expect(any(e.ns == "init" and e.hook == "FORWARD" for e in on),
+           "br_netfilter on, yet the host's FORWARD saw none of the bridged traffic")
+    counted = [r["packets"] for r in ctl_json(g, "ns_counters") if r["id"] == c2_rule]
+    expect(counted and counted[0] >= 2, f"the c2 rule counted {counted} packets, want a SYN of each phase at least")
 
 
 def filter_replace_counters(g):

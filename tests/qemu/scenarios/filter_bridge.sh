@@ -18,3 +18,10 @@ ctl c2_only add input netns "$(netns_inum c2)" tcp dport 8080 drop
 probe ns_c1_to_c2 c1 connect 172.17.0.3 8080 1500
 probe ns_c2_to_c1 c2 connect 172.17.0.2 8080
 probe ns_ext_to_c1 ext connect 10.0.0.1 8081
+# The same rule with br_netfilter on: it still holds, in c2.
+echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
+mark ns-brnf-on
+probe ns_on_c1_to_c2 c1 connect 172.17.0.3 8080 1500
+probe ns_on_c2_to_c1 c2 connect 172.17.0.2 8080
+mark ns-brnf-on-end
+ctl ns_counters list --json
