@@ -282,6 +282,9 @@ def docker_ip_change(g):
     # number can come back once the old namespace is freed: compare pids).
     pids = {s: g.fact("pid_" + s) for s in steps}
     expect(len(set(pids.values())) == 3, f"the container's process did not change at each step: {pids}")
+    # Each step's namespace stayed pinned (ip netns attach), so no inode
+    # could come back: three distinct namespaces, each the one traced.
+    expect(len(set(nss.values())) == 3, f"the container's namespace did not change at each step: {nss}")
     expect(ips["rerun"] != ips["start"], f"docker rm + run kept the address {ips['start']}: the test proves nothing")
     expect(g.fact("ip_squatter") == ips["start"],
            f"the squatter got {g.fact('ip_squatter')}, not web's old {ips['start']}")

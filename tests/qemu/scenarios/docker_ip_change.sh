@@ -30,6 +30,9 @@ phase() {
 	fact "ip_$1" "$(docker_ip web)"
 	fact "netns_$1" "$(docker_netns web)"
 	fact "pid_$1" "$(docker_pid web)"
+	# Pin this step's namespace (a name for it in /run/netns) so that its
+	# inode cannot be reused: each step's namespace must then be a new one.
+	$IP netns attach "pin_$1" "$(docker_pid web)"
 	mark "$1"
 	echo 1 > /sys/module/dockfw/parameters/trace
 	probe "allowed_$1" ok connect 172.16.0.1 80
@@ -56,6 +59,7 @@ phase rerun
 
 docker_iptables iptables
 ctl list list --json
+for s in start restart rerun; do $IP netns del "pin_$s"; done
 # A removed container's namespace is freed asynchronously: wait until the
 # hooks are gone from it before comparing counts.
 i=0
