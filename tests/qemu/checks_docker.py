@@ -159,6 +159,24 @@ def expect_namespaces(g, want):
 
 # --- the scenarios -------------------------------------------------------------
 
+def path_in(evs, first):
+    """The hooks one packet crossed: `first` and the later events of its skb
+    id, up to the id's next LOCAL_OUT (a new packet reusing the skb)."""
+    i = next(k for k, e in enumerate(evs) if e is first)
+    path = [first]
+    for e in evs[i + 1:]:
+        if e.id == first.id:
+            if e.hook == "LOCAL_OUT":
+                break
+            path.append(e)
+    return path
+
+
+def expect_hooks(evs, first, want, what):
+    got = [(e.ns, e.hook) for e in path_in(evs, first)]
+    expect(got == want, f"{what}: hook path\n  got  {got}\n  want {want}")
+
+
 def docker_published_port(g):
     expect(g.fact("docker_version").startswith("20.10."), f"dockerd {g.fact('docker_version')}, want 20.10.x")
     expect(g.fact("docker_userland_proxy") == "false", "the daemon runs with the userland proxy")
@@ -191,6 +209,31 @@ def docker_published_port(g):
     expect_not_reached(evs, "web", "10.0.0.2", "after the rules")
     expect_loaded_first(g)
     expect_hooked_in_container(g, evs, "web", "172.16.0.2", "the allowed connection")
+    # Hook by hook, against the real engine. The SYN: out of ok, DNATed in
+    # the host's PRE_ROUTING (FORWARD already sees web:8080), into web.
+    syn = next((e for e in evs if e.ns == "ok" and e.hook == "LOCAL_OUT" and e.flags == "S"
+                and e.dst == "172.16.0.1:80"), None)
+    expect(syn is not None, "the allowed SYN was not traced leaving ok")
+    expect_hooks(evs, syn, [("ok", "LOCAL_OUT"), ("ok", "POST_ROUTING"), ("init", "PRE_ROUTING"),
+                                ("init", "FORWARD"), ("init", "POST_ROUTING"), ("web", "PRE_ROUTING"),
+                                ("web", "LOCAL_IN")], "the allowed SYN, real Docker")
+    # The SYN-ACK: Docker turns bridge-nf-call-iptables on, so the frame
+    # from web's veth meets the host's PRE_ROUTING twice: as a bridged
+    # frame (br_netfilter's pass, before conntrack has seen it) and again
+    # at the IP layer of docker0, where it is routed (conntrack's reply
+    # tuple attached by then), then un-DNATed after POST_ROUTING.
+    synack = next((e for e in evs if e.ns == "web" and e.hook == "LOCAL_OUT" and e.flags == "S."
+                   and e.src == f"{web}:8080"), None)
+    expect(synack is not None, "the SYN-ACK was not traced leaving web")
+    expect_hooks(evs, synack, [("web", "LOCAL_OUT"), ("web", "POST_ROUTING"), ("init", "PRE_ROUTING"),
+                                   ("init", "PRE_ROUTING"), ("init", "FORWARD"), ("init", "POST_ROUTING"),
+                                   ("ok", "PRE_ROUTING"), ("ok", "LOCAL_IN")], "the SYN-ACK, real Docker")
+    pre = [e for e in path_in(evs, synack) if e.hook == "PRE_ROUTING" and e.ns == "init"]
+    expect(not pre[0].ct and pre[1].ct and "reply" in pre[1].ct,
+           f"the SYN-ACK's two host PRE_ROUTING passes: ct {pre[0].ct!r} then {pre[1].ct!r}, "
+           "want none (bridge pass) then the reply direction (IP pass)")
+    back = [e for e in path_in(evs, synack) if e.ns == "ok"]
+    expect(all(e.src == "172.16.0.1:80" for e in back), f"un-DNAT: ok saw the SYN-ACK from {back[0].src}")
 
     # Docker keeps working.
     expect_served(g, "web2_published", "web2", "10.0.0.2")
