@@ -49,6 +49,8 @@ def robust_netns_churn(g):
     expect(st["malformed"] == 0, f"{st['malformed']} packets did not parse")
     rx = num(g, "flood_received")
     expect(rx > 1000, f"the flood delivered only {rx} datagrams during the churn")
+    expect(g.fact("pings_failed") == "0", f"{g.fact('pings_failed')} pings from a fresh namespace to the host failed")
+    expect(g.fact("tx_failures") == "0", f"{g.fact('tx_failures')} bursts of the flood sender failed")
     # With no rule every call takes the fast path and `packets` stays 0;
     # the scenario loads dockfw with hook_cost=1, which counts every call.
     expect(st["hook_calls"] >= rx, f"the hooks ran {st['hook_calls']} times, fewer than the {rx} datagrams the flood delivered")
@@ -82,6 +84,7 @@ def robust_modload(g):
     st = ctl_json(g, "stats_during_dump")
     expect(st["rules"] == 5000, f"during the held dump, stats reports {st['rules']} rules, want 5000")
     expect(g.fact("loaded_after") == "no", "rmmod after the dump's socket closed did not unload the module")
+    expect(g.fact("tx_failures") == "0", f"{g.fact('tx_failures')} bursts of the paced senders failed")
     for k in ("rx_c2", "rx_c4"):
         expect(num(g, k) > 100, f"{k}: the traffic during the cycles barely flowed: {g.fact(k)}")
     expect_ok(g, "ext_after", "c1")

@@ -26,7 +26,8 @@ wait_udp c2 9991
 wait_udp c4 9991
 # Paced senders (bursts of 200 datagrams): an unpaced flood under TCG
 # would starve the control processes of the cycles.
-pace() { while :; do in_ns "$1" dfwprobe udp-send "$2" 9991 200 64 > /dev/null || true; sleep 0.02; done; }
+# A burst that fails is noted (/tmp/tx.fail) and checked, not ignored.
+pace() { while :; do in_ns "$1" dfwprobe udp-send "$2" 9991 200 64 > /dev/null || echo x >> /tmp/tx.fail; sleep 0.02; done; }
 pace c1 172.17.0.3 &
 tx1=$!
 pace c3 172.17.0.5 &
@@ -89,8 +90,10 @@ kill $holder 2>/dev/null || true
 wait $holder 2>/dev/null || true
 rmmod dockfw
 fact loaded_after "$([ -d /sys/module/dockfw ] && echo yes || echo no)"
-kill $tx1 $tx2 2>/dev/null || true
-wait $tx1 $tx2 2>/dev/null || true
+# (the sender loops were killed by us: their status says nothing)
+kill $tx1 $tx2 2>/dev/null || :
+wait $tx1 $tx2 2>/dev/null || :
+fact tx_failures "$(cat /tmp/tx.fail 2>/dev/null | wc -l)"
 wait $rx1 $rx2
 fact rx_c2 "$(cat /tmp/rx.c2)"
 fact rx_c4 "$(cat /tmp/rx.c4)"

@@ -18,12 +18,14 @@ rx=$!
 wait_udp c2 9990
 # Bursts of 500 datagrams back to back: an unpaced sender under TCG would
 # starve the commands that do the churn.
-( while :; do in_ns c1 dfwprobe udp-send 172.17.0.3 9990 500 64 > /dev/null || true; sleep 0.01; done ) &
+# A burst that fails is noted (/tmp/tx.fail) and checked, not ignored.
+( while :; do in_ns c1 dfwprobe udp-send 172.17.0.3 9990 500 64 > /dev/null || echo x >> /tmp/tx.fail; sleep 0.01; done ) &
 tx=$!
 # Ten at a time: all ten alive together (hooked == live is checked then),
 # each answering a ping through docker0, then all destroyed.
 i=0
 bad=0
+pings_failed=0
 while [ $i -lt "$N" ]; do
 	j=0
 	while [ $j -lt 10 ] && [ $((i + j)) -lt "$N" ]; do
@@ -40,7 +42,7 @@ while [ $i -lt "$N" ]; do
 		echo "batch $i: hooked $(hooked) live $(live)"
 	fi
 	# One of them talks to the host: its hooks run before it goes away.
-	in_ns "ch$i" ping -c1 -W2 172.17.0.1 > /dev/null 2>&1 || echo "ping from ch$i failed"
+	in_ns "ch$i" ping -c1 -W2 172.17.0.1 > /dev/null 2>&1 || { pings_failed=$((pings_failed + 1)); echo "ping from ch$i failed"; }
 	j=0
 	while [ $j -lt 10 ] && [ $((i + j)) -lt "$N" ]; do
 		$IP netns del "ch$((i + j))"
@@ -49,8 +51,11 @@ while [ $i -lt "$N" ]; do
 	i=$((i + 10))
 done
 fact batches_mismatched "$bad"
-kill $tx 2>/dev/null || true
-wait $tx 2>/dev/null || true
+fact pings_failed "$pings_failed"
+# (the sender loop was killed by us: its status says nothing)
+kill $tx 2>/dev/null || :
+wait $tx 2>/dev/null || :
+fact tx_failures "$(cat /tmp/tx.fail 2>/dev/null | wc -l)"
 wait $rx
 fact flood_received "$(cat /tmp/flood.rx)"
 # Destruction is asynchronous (cleanup_net runs from a workqueue).
