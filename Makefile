@@ -21,7 +21,7 @@ OWN_KERNEL := $(filter $(CURDIR)/build/linux,$(KDIR))
 CARGO ?= cargo
 
 .PHONY: all setup kernel module ctl tools demo test host-test qemu-test bench fuzz clean \
-	kernel-debug module-debug test-debug debian test-debian
+	kernel-debug module-debug test-debug debian test-debian mutants-kernel
 
 all: module ctl tools
 
@@ -101,6 +101,15 @@ SUITE_DEBIAN := "debian:$(DEBIAN_RUN) $(if $(filter subset,$(DEBIAN)),$(DEBIAN_S
 SUITE_DKMS := "dkms=scripts/debian/dkms-test.sh" \
 	"debian-dkms:$(subst dockfw-debian.ko,dockfw-dkms.ko,$(DEBIAN_RUN)) trace_dnat filter_published_port"
 
+# Kernel-side mutation testing (scripts/mutants-kernel.sh): five deliberate
+# breaks of the module, each built and booted with the scenarios that must
+# notice; about 2 minutes. `make test` runs it too (MUTANTS=0 skips it).
+MUTANTS ?= 1
+SUITE_MUTANTS := "mutants=scripts/mutants-kernel.sh $(KDIR)"
+
+mutants-kernel: all
+	@scripts/mutants-kernel.sh $(KDIR)
+
 ifeq ($(KERNEL),debian)
 test: ctl tools debian
 	@scripts/test-all.sh "debian:$(DEBIAN_RUN)" $(SUITE_DKMS)
@@ -111,7 +120,8 @@ else
 test: all $(if $(filter 1 subset,$(DEBUG)),module-debug) $(if $(filter 1 subset,$(DEBIAN)),debian)
 	@scripts/test-all.sh $(SUITE_OWN) \
 		$(if $(filter 1 subset,$(DEBUG)),$(SUITE_DEBUG)) \
-		$(if $(filter 1 subset,$(DEBIAN)),$(SUITE_DEBIAN) $(SUITE_DKMS))
+		$(if $(filter 1 subset,$(DEBIAN)),$(SUITE_DEBIAN) $(SUITE_DKMS)) \
+		$(if $(filter 1,$(MUTANTS)),$(SUITE_MUTANTS))
 
 demo: all
 	python3 tests/qemu/run.py --kernel $(KDIR)/arch/x86/boot/bzImage --demo

@@ -25,6 +25,11 @@
 /* Not static: the hooks read it directly (one load, no call) on every packet. */
 bool dockfw_trace_on;
 static const struct kernel_param_ops dockfw_switch_ops;
+#ifdef DOCKFW_MUTANT
+/* A mutation-testing build (Kbuild: DOCKFW_MUTANT): says so in modinfo. */
+MODULE_INFO(dockfw_mutant, DOCKFW_MUTANT);
+#endif
+
 module_param_cb(trace, &dockfw_switch_ops, &dockfw_trace_on, 0644);
 MODULE_PARM_DESC(trace, "Print one rate-limited dmesg line per hook for packets matching the trace filter");
 

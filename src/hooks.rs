@@ -379,6 +379,9 @@ fn decide(
     pkt: &Packet,
 ) -> (Verdict, Option<u32>) {
     let policy = if st.policy.load(Ordering::Relaxed) == VERDICT_DROP { Verdict::Drop } else { Verdict::Accept };
+    // Mutation testing only: the drop policy accepts.
+    #[cfg(dockfw_mutant = "policy_accept")]
+    let policy = { let _ = policy; Verdict::Accept };
     // (An empty ruleset has no keys and no unkeyed rules: `may_match`
     // below turns every packet away.)
     let Some(rs) = rs else {
@@ -386,6 +389,10 @@ fn decide(
     };
     // Only pay for what some rule looks at.
     let ct = if rs.needs.ct { skb.ct_orig() } else { None };
+    // Mutation testing only (Kbuild DOCKFW_MUTANT, never shipped): rules
+    // blind to conntrack's original tuple, so `orig-dport` sees the DNATed port.
+    #[cfg(dockfw_mutant = "ignore_orig")]
+    let ct: Option<crate::model::CtOrig> = { let _ = ct; None };
     // A packet to a port no rule names (most of them) is decided by one or
     // two bit tests per layer, before its devices and namespace are read.
     if !rs.may_match(KeyPorts::of(pkt, ct.as_ref())) {
@@ -408,6 +415,9 @@ fn decide(
         rs.counters(pos).add(len);
         crate::trace::log_rule(rs.rule(pos).id, skb, state, hook, pkt);
     });
+    // Mutation testing only: every rule but the first is ignored.
+    #[cfg(dockfw_mutant = "first_rule_only")]
+    let found = found.filter(|&pos| pos == 0);
     match found {
         Some(pos) => {
             rs.counters(pos).add(len);

@@ -319,6 +319,13 @@ impl<T: PacketHook> HookRegistry<T> {
         let mut h = self.inner.lock();
         h.nets.push(NetHooks { net, mask: 0 }, GFP_KERNEL)?;
         let target = h.union();
+        // Mutation testing only (Kbuild DOCKFW_MUTANT, never shipped): a
+        // namespace other than the host's gets no hooks when it appears
+        // (those that exist at load time get them when the switches or
+        // the first rule ask for hooks: a namespace created later does not).
+        #[cfg(dockfw_mutant = "skip_netns")]
+        // SAFETY: the pernet core passes a live namespace (see `net_init`).
+        let target = if unsafe { Net::from_raw(net) }.is_init() { target } else { 0 };
         let last = h.nets.len() - 1;
         let mut n = h.nets[last];
         let r = self.reconcile(&mut n, target);
