@@ -8,6 +8,8 @@
 #               kmemleak...: tests/kernel-debug.config) with build/dockfw-debug.ko
 #   make bench  benchmarks (see docs/benchmarks.md)
 #   make fuzz   fuzz the rule parser, the packet parser and the matcher
+#               (FUZZ_SECONDS per target; make test runs them briefly)
+#   make mutants-kernel  deliberate breaks of the module, each must be caught
 #   make demo KERNEL=debian, make test KERNEL=debian
 #               the same on Debian 13's own, unmodified 7.3 kernel
 #               (trixie-backports): its packages fetched and unpacked, the
@@ -106,6 +108,9 @@ SUITE_DKMS := "dkms=scripts/debian/dkms-test.sh" \
 # notice; about 2 minutes. `make test` runs it too (MUTANTS=0 skips it).
 MUTANTS ?= 1
 SUITE_MUTANTS := "mutants=scripts/mutants-kernel.sh $(KDIR)"
+# The fuzz targets, briefly and reproducibly (100 000 inputs each from seed
+# 1, seconds once built; the first run installs cargo-fuzz, about 2 minutes).
+SUITE_FUZZ := "fuzz=env FUZZ_RUNS=100000 scripts/fuzz.sh"
 
 mutants-kernel: all
 	@scripts/mutants-kernel.sh $(KDIR)
@@ -121,7 +126,7 @@ test: all $(if $(filter 1 subset,$(DEBUG)),module-debug) $(if $(filter 1 subset,
 	@scripts/test-all.sh $(SUITE_OWN) \
 		$(if $(filter 1 subset,$(DEBUG)),$(SUITE_DEBUG)) \
 		$(if $(filter 1 subset,$(DEBIAN)),$(SUITE_DEBIAN) $(SUITE_DKMS)) \
-		$(if $(filter 1,$(MUTANTS)),$(SUITE_MUTANTS))
+		$(if $(filter 1,$(MUTANTS)),$(SUITE_MUTANTS)) $(SUITE_FUZZ)
 
 demo: all
 	python3 tests/qemu/run.py --kernel $(KDIR)/arch/x86/boot/bzImage --demo
