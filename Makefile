@@ -91,7 +91,7 @@ debian: setup
 DEBUG ?= subset
 DEBUG_SUBSET := filter_bad_input robust_nl_fuzz robust_packets robust_replace robust_modload hooks_on_demand
 DEBIAN ?= subset
-DEBIAN_SUBSET := trace_dnat filter_published_port filter_userland_proxy filter_bad_input stream_dnat \
+DEBIAN_SUBSET := trace_dnat filter_published_port filter_userland_proxy filter_bad_input filter_nft_oracle stream_dnat \
 	hooks_on_demand robust_modload docker_published_port
 SUITE_OWN := "qemu:--kernel $(KDIR)/arch/x86/boot/bzImage"
 SUITE_DEBUG := "debug:--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage --module $(DEBUG_KO) --debug \
