@@ -765,3 +765,43 @@ fn matches_the_independent_reference() {
     assert!(decided > packets / 5 && decided < packets * 4 / 5, "{decided} of {packets} packets decided");
     assert!(logged > packets / 50, "only {logged} of {packets} packets met a log rule");
 }
+
+/// Edges that cargo-mutants found unguarded (make mutants): the limits of
+/// comments, hook masks, container resolution and prefix normalisation.
+#[test]
+fn validation_edges() {
+    let mut r = rule("accept");
+    let c63 = "c".repeat(63);
+    assert!(r.set_comment(&c63).is_ok(), "63 characters are allowed");
+    assert_eq!(r.comment(), c63);
+    assert!(r.set_comment(&"c".repeat(64)).is_err(), "64 characters are not");
+    assert!(r.set_comment("two words").is_err(), "a space is refused");
+    assert!(r.set_comment("caf\u{e9}").is_err(), "non-ASCII is refused");
+    assert!(r.set_comment("").is_ok(), "an empty comment clears it");
+
+    let mut r = rule("accept");
+    r.hooks = 0;
+    assert!(r.validate_shape().is_err(), "no hook at all");
+    r.hooks = 0x40 | 1;
+    assert!(r.validate_shape().is_err(), "a bit past the five inet hooks");
+    r.hooks = 1;
+    assert!(r.validate_shape().is_ok());
+
+    // A container reference is resolved only by a full-length address.
+    let mut r = rule("from-container web accept");
+    r.saddr = Some(parse_prefix("172.17.0.2/32").unwrap());
+    assert!(r.validate().is_ok(), "resolved to a /32");
+    r.saddr = Some(parse_prefix("172.17.0.0/24").unwrap());
+    assert!(r.validate().is_err(), "a /24 is not one container's address");
+    let mut r = rule("to-container web accept");
+    r.daddr = Some(parse_prefix("fd00::2/128").unwrap());
+    assert!(r.validate().is_ok());
+    r.daddr = Some(parse_prefix("fd00::/64").unwrap());
+    assert!(r.validate().is_err());
+
+    // Host bits cleared, inside an octet too.
+    let p = parse_prefix("10.1.3.255/23").unwrap().normalized();
+    assert_eq!(p, parse_prefix("10.1.2.0/23").unwrap());
+    let p = parse_prefix("fd00::ffff/121").unwrap().normalized();
+    assert_eq!(p, parse_prefix("fd00::ff80/121").unwrap());
+}
