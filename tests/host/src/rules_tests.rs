@@ -805,3 +805,16 @@ fn validation_edges() {
     let p = parse_prefix("fd00::ffff/121").unwrap().normalized();
     assert_eq!(p, parse_prefix("fd00::ff80/121").unwrap());
 }
+
+/// The index keeps a rule's kind of port apart (its destination port or its
+/// original, pre-DNAT one): the same number gives two distinct keys.
+/// (Decisions would survive a collision, since every candidate is matched
+/// in full; the index would just do more work, which no other test sees.)
+#[test]
+fn dport_and_orig_dport_keys_are_distinct() {
+    let t = index(std::vec![rule("tcp dport 80 accept"), rule("tcp orig-dport 80 drop")]);
+    let mut ks: Vec<u64> = t.keys.iter().map(|k| k >> 32).collect();
+    ks.sort_unstable();
+    assert_eq!(ks.len(), 2);
+    assert_ne!(ks[0], ks[1], "dport 80 and orig-dport 80 share an index key");
+}
