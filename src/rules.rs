@@ -380,13 +380,22 @@ pub struct Ctx<'a> {
 /// The destination before any DNAT: the conntrack original tuple when the
 /// packet has an entry and travels in the original direction; otherwise the
 /// packet's own destination (at PRE_ROUTING and LOCAL_OUT before conntrack
-/// and NAT have run, it *is* the original one).
+/// and NAT have run, it *is* the original one). A tuple of a protocol
+/// without ports (ICMP, GRE...) has no original port, as the packet has
+/// none: `orig-dport` never matches it, like `dport`.
 #[inline]
 pub fn orig_dst(pkt: &Packet, ct: Option<&CtOrig>) -> (Addr, Option<u16>) {
     match ct {
-        Some(c) if !c.reply => (c.dst, Some(c.dport)),
+        Some(c) if !c.reply => (c.dst, tuple_has_ports(c.proto).then_some(c.dport)),
         _ => (pkt.daddr, pkt.ports().map(|p| p.1)),
     }
+}
+
+/// The protocols whose conntrack tuples carry ports (the kernel side fills
+/// `CtOrig::sport`/`dport` for these only).
+#[inline]
+pub fn tuple_has_ports(proto: u8) -> bool {
+    matches!(proto, 6 | 17 | 33 | 132 | 136) // TCP, UDP, DCCP, SCTP, UDP-Lite
 }
 
 /// What the index keys a packet on: its destination port and its original

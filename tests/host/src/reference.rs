@@ -152,8 +152,9 @@ impl RRule {
         let ct_ok = self.ct.is_empty() || self.ct.contains(&state);
         // The destination before DNAT: conntrack's original tuple for a
         // packet of the original direction, else the packet's own.
+        // (A protocol without ports has no original port either.)
         let (odst, oport) = match p.ct {
-            Some((_, false, a, port)) => (a, Some(port)),
+            Some((_, false, a, port)) => (a, matches!(p.proto, 6 | 17).then_some(port)),
             _ => (p.dst, p.ports.map(|x| x.1)),
         };
         let odst_ok = self.orig_daddr.as_ref().map_or(true, |x| in_prefix(&odst, x));
