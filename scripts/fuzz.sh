@@ -21,7 +21,7 @@ else
   limit=(-max_total_time="${FUZZ_SECONDS:-60}")
 fi
 pass=0 fail=0
-for t in rule_syntax packet matcher; do
+for t in rule_syntax packet matcher reference; do
   echo "fuzz: $t (${limit[*]})"
   if cargo fuzz run --fuzz-dir "$PWD" "$t" -- "${limit[@]}" -max_len=2048 > "/tmp/dockfw-fuzz-$t.log" 2>&1; then
     pass=$((pass + 1)); echo "PASS fuzz $t: $(grep -E '^Done [0-9]+ runs' "/tmp/dockfw-fuzz-$t.log" | tail -1)"

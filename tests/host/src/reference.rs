@@ -1,28 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 //! An independent oracle for rule matching: the rule language's meaning as
-//! the README states it, written from scratch, with no code of
-//! `src/rules.rs` (no `Rule::matches`, no index, no `orig_dst`, no
-//! `Prefix`). Random rules are drawn here as plain values, printed as rule
+//! the README states it, written from scratch: `RRule::matches` and
+//! `decide` use no code of `src/rules.rs` (no `Rule::matches`, no index, no
+//! `orig_dst`, no `Prefix`); only `check`, which runs the module's side,
+//! calls the parser and the index. Random rules are drawn here as plain values, printed as rule
 //! text, and parsed by the real parser; the module's indexed evaluation of
 //! the parsed rules must then decide every random packet exactly as this
 //! file does from the plain values. A slip in the parser, the matcher or
 //! the index makes them disagree; a slip here does too, so the two are
-//! checked against each other rather than one against itself.
+//! checked against each other rather than one against itself. Used by the
+//! host test `matches_the_independent_reference` (fixed seed) and the fuzz
+//! target `reference` (the fuzzer's bytes choose the rules and packets).
 
+use crate::model::{Addr, CtOrig, CtState, Family, Hook, IfName};
+use crate::packet::{Packet, L4};
+use crate::rule_syntax::parse_rule;
+use crate::rules::{build_index, filter_words, index_sizes, sort_rules, Ctx, Rule, Table};
 use std::format;
 use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
-/// A minimal generator (xorshift), fixed seeds: failures replay.
-pub struct Rng(pub u64);
+/// Where the random choices come from: a generator (xorshift) from a fixed
+/// seed, so failures replay; or a fuzzer's input, one byte per choice
+/// (then the generator once the bytes run out), so that libFuzzer's
+/// mutations of the input are mutations of the rules and packets.
+pub struct Rng {
+    x: u64,
+    tape: Vec<u8>,
+    pos: usize,
+}
 
 impl Rng {
+    pub fn seeded(seed: u64) -> Rng {
+        Rng { x: seed | 1, tape: Vec::new(), pos: 0 }
+    }
+    pub fn from_tape(bytes: &[u8]) -> Rng {
+        Rng { x: 0x9e37_79b9_7f4a_7c15, tape: bytes.to_vec(), pos: 0 }
+    }
     pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+        if let Some(&b) = self.tape.get(self.pos) {
+            self.pos += 1;
+            return u64::from(b);
+        }
+        self.x ^= self.x << 13;
+        self.x ^= self.x >> 7;
+        self.x ^= self.x << 17;
+        self.x
     }
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
@@ -336,4 +360,71 @@ pub fn random_packet(g: &mut Rng) -> RPacket {
         host: netns == NETNS[0],
         ct,
     }
+}
+
+/// The real model's view of a reference packet.
+pub fn real_packet(p: &RPacket) -> (Packet, Option<CtOrig>) {
+    let addr = |a: &RAddr| if a.fam == 4 { Addr::V4([a.b[0], a.b[1], a.b[2], a.b[3]]) } else { Addr::V6(a.b) };
+    let l4 = match (p.proto, p.ports) {
+        (6, Some((sport, dport))) => L4::Tcp { sport, dport, flags: 2 },
+        (17, Some((sport, dport))) => L4::Udp { sport, dport },
+        (1, _) => L4::Icmp { ty: 8, code: 0, id: 77 },
+        _ => L4::Other,
+    };
+    let family = if p.fam == 4 { Family::Ipv4 } else { Family::Ipv6 };
+    let pkt = Packet { family, proto: p.proto, saddr: addr(&p.src), daddr: addr(&p.dst), ip_id: 0, l4 };
+    let ct = p.ct.map(|(state, reply, odst, oport)| CtOrig {
+        state: [CtState::New, CtState::Established, CtState::Related][state],
+        reply,
+        dnat: odst != p.dst,
+        proto: p.proto,
+        src: addr(&p.src),
+        dst: addr(&odst),
+        sport: p.ports.map_or(0, |x| x.0),
+        dport: oport,
+    });
+    (pkt, ct)
+}
+
+/// The module's way (rule text parsed, indexed, evaluated) against the
+/// reference's (`decide`) for every packet: the deciding rule and the log
+/// rules met must agree. Returns how many packets a rule decided and how
+/// many met a log rule; the first disagreement, with the rules, otherwise.
+pub fn check(refs: &[RRule], packets: &[RPacket]) -> Result<(usize, usize), String> {
+    let mut rules: Vec<Rule> = Vec::with_capacity(refs.len());
+    for (i, r) in refs.iter().enumerate() {
+        let t = r.text();
+        let mut x = parse_rule(t.split_whitespace()).map_err(|e| format!("{t:?} does not parse: {e:?}"))?;
+        x.id = i as u32 + 1;
+        rules.push(x);
+    }
+    sort_rules(&mut rules);
+    let (nk, nw) = index_sizes(&rules);
+    let (mut keys, mut wild, mut filter) = (vec![0u64; nk], vec![0u32; nw], vec![0u64; filter_words(nk)]);
+    build_index(&rules, &mut keys, &mut wild, &mut filter);
+    let t = Table { rules: &rules, keys: &keys, wild: &wild, filter: &filter };
+    let (mut decided, mut logged) = (0, 0);
+    for p in packets {
+        let (pkt, ct) = real_packet(p);
+        let c = Ctx {
+            hook: Hook::ALL[p.hook],
+            pkt: &pkt,
+            ct: ct.as_ref(),
+            iif: p.iif.as_deref().and_then(IfName::new),
+            oif: p.oif.as_deref().and_then(IfName::new),
+            netns: p.netns,
+            host: p.host,
+        };
+        let mut logs = Vec::new();
+        let got = t.eval(&c, |pos| logs.push(rules[pos].id as usize - 1)).map(|pos| rules[pos].id as usize - 1);
+        let (want, want_logs) = decide(refs, p);
+        if got != want || logs != want_logs {
+            let texts: Vec<String> = refs.iter().map(|r| r.text()).collect();
+            return Err(format!("decided by {got:?} logging {logs:?}, the reference says {want:?} logging \
+                                {want_logs:?}, for {p:?}\nrules:\n{}", texts.join("\n")));
+        }
+        decided += want.is_some() as usize;
+        logged += !want_logs.is_empty() as usize;
+    }
+    Ok((decided, logged))
 }
