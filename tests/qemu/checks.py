@@ -326,16 +326,23 @@ def filter_userland_proxy(g):
     expect(acc.rule == str(allow), f"allowed by rule {acc.rule}, want {allow}")
 
 
+def drops_only_at(g, start, end, ns, hook, rule):
+    """The trace events between two marks; every drop among them is by
+    `rule` at `ns` `hook` (and there is one)."""
+    window = g.dmesg_after(start)
+    evs = g.parse_events(window[:window.find(f"DFW-MARK {end}")])
+    drops = [e for e in evs if e.verdict == "drop"]
+    expect(drops and all((e.ns, e.hook, e.rule) == (ns, hook, str(rule)) for e in drops),
+           f"between {start} and {end}, drops should be {ns} {hook} by rule {rule}: {drops[:3]}")
+    return evs
+
+
 def filter_bridge(g):
     host_rule = added_id(g, "host_fwd")
     expect_ok(g, "nf_off_c1_to_c2", "c2")
     expect_blocked(g, "nf_on_c1_to_c2")
     expect_ok(g, "nf_on_c2_to_c1", "c1")
-    window = g.dmesg_after("brnf-on")
-    on = g.parse_events(window[:window.find("DFW-MARK brnf-off")])
-    drops = [e for e in on if e.verdict == "drop"]
-    expect(drops and all((e.ns, e.hook, e.rule) == ("init", "FORWARD", str(host_rule)) for e in drops),
-           f"with br_netfilter on, drops should be init FORWARD by rule {host_rule}: {drops[:3]}")
+    drops_only_at(g, "brnf-on", "brnf-off", "init", "FORWARD", host_rule)
     c2_rule = added_id(g, "c2_only")
     expect_blocked(g, "ns_c1_to_c2")
     expect_ok(g, "ns_c2_to_c1", "c1")
@@ -346,11 +353,7 @@ def filter_bridge(g):
     # same rule still refuses c1 -> c2 in c2's LOCAL_IN, and only there.
     expect_blocked(g, "ns_on_c1_to_c2")
     expect_ok(g, "ns_on_c2_to_c1", "c1")
-    window = g.dmesg_after("ns-brnf-on")
-    on = g.parse_events(window[:window.find("DFW-MARK ns-brnf-on-end")])
-    drops = [e for e in on if e.verdict == "drop"]
-    expect(drops and all((e.ns, e.hook, e.rule) == ("c2", "LOCAL_IN", str(c2_rule)) for e in drops),
-           f"with br_netfilter on, drops should be c2 LOCAL_IN by rule {c2_rule}: {drops[:3]}")
+    on = drops_only_at(g, "ns-brnf-on", "ns-brnf-on-end", "c2", "LOCAL_IN", c2_rule)
     expect(any(e.ns == "init" and e.hook == "FORWARD" for e in on),
            "br_netfilter on, yet the host's FORWARD saw none of the bridged traffic")
     counted = [r["packets"] for r in ctl_json(g, "ns_counters") if r["id"] == c2_rule]
