@@ -111,6 +111,9 @@ SUITE_MUTANTS := "mutants=scripts/mutants-kernel.sh $(KDIR)"
 # The fuzz targets, briefly and reproducibly (100 000 inputs each from seed
 # 1, seconds once built; the first run installs cargo-fuzz, about 2 minutes).
 SUITE_FUZZ := "fuzz=env FUZZ_RUNS=100000 scripts/fuzz.sh"
+# include/dockfw.yaml loaded by the kernel's own YNL library and checked
+# against the C netlink policies (scripts/ynl-check.py).
+SUITE_YNL := "ynl=python3 scripts/ynl-check.py"
 
 mutants-kernel: all
 	@scripts/mutants-kernel.sh $(KDIR)
@@ -136,7 +139,7 @@ test: all $(if $(filter 1 subset,$(DEBUG)),module-debug) $(if $(filter 1 subset,
 	@scripts/test-all.sh $(SUITE_OWN) \
 		$(if $(filter 1 subset,$(DEBUG)),$(SUITE_DEBUG)) \
 		$(if $(filter 1 subset,$(DEBIAN)),$(SUITE_DEBIAN) $(SUITE_DKMS)) \
-		$(if $(filter 1,$(MUTANTS)),$(SUITE_MUTANTS)) $(SUITE_FUZZ)
+		$(if $(filter 1,$(MUTANTS)),$(SUITE_MUTANTS)) $(SUITE_FUZZ) $(SUITE_YNL)
 
 demo: all
 	python3 tests/qemu/run.py --kernel $(KDIR)/arch/x86/boot/bzImage --demo

@@ -28,6 +28,9 @@ STAMP=build/.setup-stamp
 want="pkgs=${PKGS[*]} bindgen=$BINDGEN_VERSION docker=${DOCKER_DEBS[*]}"
 
 mkdir -p build
+# scripts/ynl-check.py loads include/dockfw.yaml with the kernel's own YNL
+# library, which needs PyYAML and jsonschema (from PyPI when missing).
+python3 -c 'import yaml, jsonschema' 2>/dev/null || python3 -m pip install -q pyyaml jsonschema
 # A stamp of an older setup (without docker=...) differs from $want, so such
 # a machine runs the whole (quick, already-installed) check once more and
 # gets the Docker debs.
