@@ -15,7 +15,7 @@
 use crate::model::{Addr, CtOrig, CtState, Family, Hook, IfName};
 use crate::packet::{Packet, L4};
 use crate::rule_syntax::parse_rule;
-use crate::rules::{build_index, filter_words, index_sizes, sort_rules, Ctx, Rule, Table};
+use crate::rules::{build_index, filter_words, index_sizes, sort_rules, Ctx, Needs, Rule, Table};
 use std::format;
 use std::string::String;
 use std::vec;
@@ -386,9 +386,10 @@ pub fn real_packet(p: &RPacket) -> (Packet, Option<CtOrig>) {
     (pkt, ct)
 }
 
-/// The module's way (rule text parsed, indexed, evaluated) against the
-/// reference's (`decide`) for every packet: the deciding rule and the log
-/// rules met must agree. Returns how many packets a rule decided and how
+/// The module's way (rule text parsed, indexed, evaluated on a context
+/// built as the hook builds it: only the parts some rule `needs`) against
+/// the reference's (`decide`) for every packet: the deciding rule and the
+/// log rules met must agree. Returns how many packets a rule decided and how
 /// many met a log rule; the first disagreement, with the rules, otherwise.
 pub fn check(refs: &[RRule], packets: &[RPacket]) -> Result<(usize, usize), String> {
     let mut rules: Vec<Rule> = Vec::with_capacity(refs.len());
@@ -401,19 +402,29 @@ pub fn check(refs: &[RRule], packets: &[RPacket]) -> Result<(usize, usize), Stri
     sort_rules(&mut rules);
     let (nk, nw) = index_sizes(&rules);
     let (mut keys, mut wild, mut filter) = (vec![0u64; nk], vec![0u32; nw], vec![0u64; filter_words(nk)]);
-    build_index(&rules, &mut keys, &mut wild, &mut filter);
+    let needs = build_index(&rules, &mut keys, &mut wild, &mut filter);
+    let each = rules.iter().map(Rule::needs).fold(Needs::default(), |a, b| Needs {
+        ct: a.ct || b.ct,
+        ifnames: a.ifnames || b.ifnames,
+        netns: a.netns || b.netns,
+    });
+    if needs != each {
+        return Err(format!("the index needs {needs:?}, its rules one by one {each:?}"));
+    }
     let t = Table { rules: &rules, keys: &keys, wild: &wild, filter: &filter };
     let (mut decided, mut logged) = (0, 0);
     for p in packets {
         let (pkt, ct) = real_packet(p);
+        // As hooks.rs builds it: what no rule looks at is left out (no
+        // conntrack lookup, no device names, no namespace).
         let c = Ctx {
             hook: Hook::ALL[p.hook],
             pkt: &pkt,
-            ct: ct.as_ref(),
-            iif: p.iif.as_deref().and_then(IfName::new),
-            oif: p.oif.as_deref().and_then(IfName::new),
-            netns: p.netns,
-            host: p.host,
+            ct: if needs.ct { ct.as_ref() } else { None },
+            iif: if needs.ifnames { p.iif.as_deref().and_then(IfName::new) } else { None },
+            oif: if needs.ifnames { p.oif.as_deref().and_then(IfName::new) } else { None },
+            netns: if needs.netns { p.netns } else { 0 },
+            host: needs.netns && p.host,
         };
         let mut logs = Vec::new();
         let got = t.eval(&c, |pos| logs.push(rules[pos].id as usize - 1)).map(|pos| rules[pos].id as usize - 1);
