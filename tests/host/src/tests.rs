@@ -217,3 +217,18 @@ fn trace_filter_ports_addr_icmp() {
     let elsewhere = TraceFilter::new(&[], parse_addr("10.9.9.9"), true);
     assert!(!elsewhere.matches(&syn));
 }
+
+/// The hook names the dmesg trace prints (the nftrace experiment's), and
+/// the index <-> hook mapping the netfilter registration relies on
+/// (cargo-mutants found both unguarded on the host).
+#[test]
+fn hook_names_and_indices() {
+    let names: std::vec::Vec<&str> = Hook::ALL.iter().map(|h| h.name()).collect();
+    assert_eq!(names, ["PRE_ROUTING", "LOCAL_IN", "FORWARD", "LOCAL_OUT", "POST_ROUTING"]);
+    for (i, h) in Hook::ALL.iter().enumerate() {
+        assert_eq!(h.index(), i as u32);
+        assert_eq!(Hook::from_index(i as u32), Some(*h));
+        assert_eq!(h.bit(), 1 << i);
+    }
+    assert_eq!(Hook::from_index(5), None);
+}
