@@ -232,3 +232,35 @@ fn hook_names_and_indices() {
     }
     assert_eq!(Hook::from_index(5), None);
 }
+
+/// An authentication header (its length counts 4-octet units, minus 2,
+/// unlike the other extension headers) walked to the UDP header behind it;
+/// an ICMPv4 header inside IPv6 is not taken for ICMPv6. (cargo-mutants
+/// found the AH arm and the family guard unguarded.)
+#[test]
+fn ipv6_authentication_header_and_icmp_family() {
+    // AH of 24 bytes (payload length 4: (4 + 2) * 4) -> UDP 53 -> 9999.
+    let mut ah = std::vec![17u8, 4, 0, 0];
+    ah.extend([0u8; 20]);
+    let udp = [0u8, 53, 0x27, 0x0f, 0, 8, 0, 0];
+    let p = ipv6(51, &ah, &udp);
+    let pkt = parse(&p[..], 0, Family::Ipv6).unwrap();
+    assert_eq!((pkt.proto, pkt.ports()), (17, Some((53, 9999))));
+    // Protocol 1 (ICMP for IPv4) in an IPv6 packet: not looked into.
+    let p = ipv6(1, &[], &[8, 0, 0, 0, 0, 1, 0, 1]);
+    let pkt = parse(&p[..], 0, Family::Ipv6).unwrap();
+    assert!(!matches!(pkt.l4, L4::Icmp { .. }), "ICMPv4 header parsed in IPv6: {:?}", pkt.l4);
+}
+
+/// Address literals the rule language refuses (cargo-mutants found the
+/// `||` chains of the two address parsers unguarded).
+#[test]
+fn address_literals_refused() {
+    for bad in ["1.2.3", "1.2.3.4.5", "1..3.4", "1.2.3.1234", "1.2.3.x", "256.1.1.1"] {
+        assert_eq!(parse_addr(bad), None, "{bad}");
+    }
+    for bad in ["1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::1", "1:2:3:4::5:6:7:8", "fd00::g"] {
+        assert_eq!(parse_addr(bad), None, "{bad}");
+    }
+    assert!(parse_addr("1:2:3:4::5:6:7").is_some(), "seven groups around :: are allowed");
+}
