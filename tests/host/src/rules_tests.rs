@@ -787,3 +787,24 @@ fn reference_from_byte_tapes() {
         check(&rules, &pkts).unwrap_or_else(|e| panic!("tape {k}: {e}"));
     }
 }
+
+/// Numbers in the rule language are plain decimal digits: a sign that
+/// Rust's own parser would take is refused (cargo-mutants found the check
+/// unguarded), as is an empty one.
+#[test]
+fn numbers_are_plain_digits() {
+    for bad in ["prio +5 accept", "netns +7 accept", "proto +6 accept", "id +3 accept", "prio -1 accept"] {
+        assert!(parse_rule(bad.split_whitespace()).is_err(), "{bad} was accepted");
+    }
+    assert_eq!(rule("prio 5 accept").priority, 5);
+}
+
+/// The protocol names of the trace (dmesg and stream).
+#[test]
+fn trace_protocol_names() {
+    assert_eq!(crate::packet::proto_name(6), "TCP");
+    assert_eq!(crate::packet::proto_name(17), "UDP");
+    assert_eq!(crate::packet::proto_name(1), "ICMP");
+    assert_eq!(crate::packet::proto_name(58), "ICMPv6");
+    assert_eq!(crate::packet::proto_name(47), "IP");
+}
