@@ -808,3 +808,25 @@ fn trace_protocol_names() {
     assert_eq!(crate::packet::proto_name(58), "ICMPv6");
     assert_eq!(crate::packet::proto_name(47), "IP");
 }
+
+/// More edges cargo-mutants found in the rule language: iif and oif are
+/// separate keywords (one of each is fine), a container reference and an
+/// explicit address of the same side conflict (either order), and a rule
+/// without an id is written without one even when ids are asked for.
+#[test]
+fn rule_language_edges() {
+    let r = rule("iif veth+ oif docker0 accept");
+    assert!(r.iif.is_some() && r.oif.is_some());
+    for bad in ["from-container web saddr 10.0.0.1 accept", "to-container web daddr 10.0.0.1 accept",
+                "in-container web netns 5 accept"] {
+        assert!(parse_rule(bad.split_whitespace()).is_err(), "{bad} was accepted");
+    }
+    let mut s = String::new();
+    write_rule(&mut s, &rule("tcp dport 80 accept"), true).unwrap();
+    assert_eq!(s, "tcp dport 80 accept");
+    let mut s = String::new();
+    let mut r = rule("tcp dport 80 accept");
+    r.id = 7;
+    write_rule(&mut s, &r, true).unwrap();
+    assert_eq!(s, "id 7 tcp dport 80 accept");
+}
