@@ -48,9 +48,7 @@ kernel-debug: setup
 	@scripts/build-kernel.sh tests/kernel-debug.config
 
 module-debug: kernel-debug
-	@rm -rf build/debug-src && mkdir -p build/debug-src
-	@find Kbuild src include \( -name '*.rs' -o -name '*.c' -o -name '*.h' -o -name Kbuild \) \
-		! -name bindings_generated.rs | cpio -pdm --quiet build/debug-src
+	@scripts/module-src.sh build/debug-src
 	$(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/build/debug-src LLVM=1 modules
 	cp build/debug-src/dockfw.ko $(DEBUG_KO)
 

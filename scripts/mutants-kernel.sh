@@ -31,9 +31,8 @@ else
 fi
 W=build/mutants
 for m in $(echo "${!MUTANTS[@]}" | tr ' ' '\n' | sort); do
-  rm -rf "$W/$m" && mkdir -p "$W/$m/src"
-  find Kbuild src include \( -name '*.rs' -o -name '*.c' -o -name '*.h' -o -name Kbuild \) \
-    ! -name bindings_generated.rs | cpio -pdm --quiet "$W/$m/src"
+  rm -rf "$W/$m"
+  scripts/module-src.sh "$W/$m/src"
   if ! make -s -C "$KDIR" M="$PWD/$W/$m/src" LLVM=1 DOCKFW_MUTANT="$m" modules > "$W/$m/build.log" 2>&1; then
     echo "FAIL mutant $m: did not build"; tail -5 "$W/$m/build.log"; missed=$((missed + 1)); continue
   fi

@@ -17,7 +17,7 @@
 //! storage and hands slices to `Table`.
 
 use crate::model::{Addr, CtOrig, CtState, Family, Hook, IfName};
-use crate::packet::Packet;
+use crate::packet::{Packet, IPPROTO_TCP, IPPROTO_UDP};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Action {
@@ -391,11 +391,12 @@ pub fn orig_dst(pkt: &Packet, ct: Option<&CtOrig>) -> (Addr, Option<u16>) {
     }
 }
 
-/// The protocols whose conntrack tuples carry ports (the kernel side fills
-/// `CtOrig::sport`/`dport` for these only).
+/// The protocols whose ports rules look at: those of `Packet::ports` (the
+/// kernel side fills a tuple's ports for SCTP, DCCP and UDP-Lite too, but
+/// `dport` never sees theirs, so `orig-dport` does not either).
 #[inline]
 pub fn tuple_has_ports(proto: u8) -> bool {
-    matches!(proto, 6 | 17 | 33 | 132 | 136) // TCP, UDP, DCCP, SCTP, UDP-Lite
+    matches!(proto, IPPROTO_TCP | IPPROTO_UDP)
 }
 
 /// What the index keys a packet on: its destination port and its original

@@ -72,9 +72,7 @@ KBUILD=$(scripts/debian/in-root.sh scripts/debian/rust-kbuild.sh "$DEB_KREL" "/v
 
 # 3. dockfw.ko for that kernel, built in the root from a copy of the
 # sources (the work tree's objects stay those of the project's own kernel).
-rm -rf build/debian-src && mkdir -p build/debian-src
-find Kbuild src include \( -name '*.rs' -o -name '*.c' -o -name '*.h' -o -name Kbuild \) \
-  ! -name bindings_generated.rs | cpio -pdm --quiet build/debian-src
+scripts/module-src.sh build/debian-src
 scripts/debian/in-root.sh make -s -C "$KBUILD" M="$TOP/build/debian-src" modules
 KO=build/debian-src/dockfw.ko
 [ -f "$KO" ] || fail "the module build made no dockfw.ko"

@@ -12,9 +12,9 @@ cd "$(dirname "$0")/../.."
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' userspace-ctl/Cargo.toml | head -1)
 [ -x target/release/dockfwctl ] || { echo "package: build dockfwctl first (make ctl)" >&2; exit 1; }
 D=build/deb/dockfw-$VERSION
-rm -rf build/deb && mkdir -p "$D/dkms"
-find Kbuild src include \( -name '*.rs' -o -name '*.c' -o -name '*.h' -o -name Kbuild -o -name '*.yaml' \) \
-  ! -name bindings_generated.rs | cpio -pdm --quiet "$D"
+rm -rf build/deb
+scripts/module-src.sh "$D"
+mkdir -p "$D/dkms"
 cp -r contrib/debian "$D/debian"
 cp contrib/dkms/dkms.conf "$D/debian/dockfw-dkms.dkms"
 cp contrib/dkms/dkms-build.sh "$D/dkms/"

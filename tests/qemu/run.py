@@ -429,12 +429,13 @@ def run(kernel, names, demo=False, module=None, timeout_scale=1.0, kmods=None, r
     for name in names:
         limit = timeouts().get(name, 120) * timeout_scale
         out, timed_out, secs = boot(kernel, name, accel, limit)
-        if "DFW-PAGING" not in out:
+        if "DFW-PAGING" not in out and not splat_report(out):
             # /init never ran: the kernel hung or reset while booting,
             # before dockfw.ko was loaded (the scenario loads it), so no
             # code of ours was involved. Seen once in ~60 TCG boots of
             # Debian's stock kernel on a loaded host. Boot once more, and
-            # say so; a second such boot fails the scenario.
+            # say so; a second such boot fails the scenario. A boot that
+            # printed a kernel report is never retried: the report fails it.
             print(f"NOTE {name}: the guest never reached /init in {secs:.0f}s "
                   f"(log tail: {out[-120:]!r}); booting it once more", flush=True)
             with open(os.path.join(LOGS, f"{name}.first-boot.log"), "w") as f:

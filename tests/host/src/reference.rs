@@ -362,6 +362,30 @@ pub fn random_packet(g: &mut Rng) -> RPacket {
     }
 }
 
+/// Rules in evaluation order with their index, as the module's tables hold
+/// them (the host tests' way to build one).
+pub struct Indexed {
+    pub rules: Vec<Rule>,
+    pub keys: Vec<u64>,
+    pub wild: Vec<u32>,
+    pub filter: Vec<u64>,
+    pub needs: Needs,
+}
+
+pub fn index(mut rules: Vec<Rule>) -> Indexed {
+    sort_rules(&mut rules);
+    let (nk, nw) = index_sizes(&rules);
+    let (mut keys, mut wild, mut filter) = (vec![0u64; nk], vec![0u32; nw], vec![0u64; filter_words(nk)]);
+    let needs = build_index(&rules, &mut keys, &mut wild, &mut filter);
+    Indexed { rules, keys, wild, filter, needs }
+}
+
+impl Indexed {
+    pub fn table(&self) -> Table<'_> {
+        Table { rules: &self.rules, keys: &self.keys, wild: &self.wild, filter: &self.filter }
+    }
+}
+
 /// The real model's view of a reference packet.
 pub fn real_packet(p: &RPacket) -> (Packet, Option<CtOrig>) {
     let addr = |a: &RAddr| if a.fam == 4 { Addr::V4([a.b[0], a.b[1], a.b[2], a.b[3]]) } else { Addr::V6(a.b) };
@@ -399,10 +423,7 @@ pub fn check(refs: &[RRule], packets: &[RPacket]) -> Result<(usize, usize), Stri
         x.id = i as u32 + 1;
         rules.push(x);
     }
-    sort_rules(&mut rules);
-    let (nk, nw) = index_sizes(&rules);
-    let (mut keys, mut wild, mut filter) = (vec![0u64; nk], vec![0u32; nw], vec![0u64; filter_words(nk)]);
-    let needs = build_index(&rules, &mut keys, &mut wild, &mut filter);
+    let Indexed { rules, keys, wild, filter, needs } = index(rules);
     let each = rules.iter().map(Rule::needs).fold(Needs::default(), |a, b| Needs {
         ct: a.ct || b.ct,
         ifnames: a.ifnames || b.ifnames,

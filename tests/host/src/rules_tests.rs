@@ -4,6 +4,7 @@
 use crate::model::*;
 use crate::packet::*;
 use crate::rule_syntax::*;
+use crate::reference::{index, Indexed, Rng};
 use crate::rules::*;
 use std::format;
 use std::string::String;
@@ -131,27 +132,6 @@ fn each_match_field() {
     assert!(rule("netns 4026532086 accept").matches(&c2));
 }
 
-struct Indexed {
-    rules: Vec<Rule>,
-    keys: Vec<u64>,
-    wild: Vec<u32>,
-    filter: Vec<u64>,
-}
-
-fn index(mut rules: Vec<Rule>) -> Indexed {
-    sort_rules(&mut rules);
-    let (nk, nw) = index_sizes(&rules);
-    let (mut keys, mut wild, mut filter) = (std::vec![0u64; nk], std::vec![0u32; nw], std::vec![0u64; filter_words(nk)]);
-    build_index(&rules, &mut keys, &mut wild, &mut filter);
-    Indexed { rules, keys, wild, filter }
-}
-
-impl Indexed {
-    fn table(&self) -> Table<'_> {
-        Table { rules: &self.rules, keys: &self.keys, wild: &self.wild, filter: &self.filter }
-    }
-}
-
 #[test]
 fn needs_name_only_what_the_rules_look_at() {
     let plain = index(std::vec![rule("tcp dport 80 accept"), rule("saddr 10.0.0.0/8 drop")]);
@@ -187,19 +167,6 @@ fn evaluation_order_priority_then_id_and_log_goes_on() {
     assert_eq!(logged, [3], "the log rule (prio 5) logs and evaluation continues");
 }
 
-/// A tiny deterministic PRNG (xorshift64*), so the property test needs no crate.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545F4914F6CDD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn random_rule(g: &mut Rng, id: u32) -> Rule {
     let mut r = Rule { id, priority: g.below(4) as u32 * 10, ..Default::default() };
@@ -264,7 +231,7 @@ fn random_packet(g: &mut Rng) -> (Packet, CtOrig, Hook, bool) {
 
 #[test]
 fn index_decides_exactly_like_a_linear_scan() {
-    let mut g = Rng(0x5eed);
+    let mut g = Rng::seeded(0x5eed);
     let mut decided = 0;
     for round in 0..300 {
         let n = 1 + g.below(if round % 10 == 0 { 400 } else { 30 }) as u32;
@@ -499,7 +466,7 @@ impl Layers {
 
 #[test]
 fn layered_ruleset_decides_like_a_scan_of_the_naive_model() {
-    let mut g = Rng(0xdecaf);
+    let mut g = Rng::seeded(0xdecaf);
     let (mut checked, mut decided, mut merges) = (0u32, 0u32, 0u32);
     for round in 0..40 {
         let n0 = g.below(if round % 4 == 0 { 600 } else { 40 }) as u32;
@@ -613,7 +580,7 @@ fn prefilter_never_skips_a_packet_a_rule_could_match() {
     // it must only say so when evaluation finds no deciding rule and no log
     // rule. Packets go to ports the rules name and to ports they do not
     // (9999, 7), with and without a DNATed conntrack entry.
-    let mut g = Rng(0xf11e);
+    let mut g = Rng::seeded(0xf11e);
     let (mut skipped, mut kept, mut skipped_layered) = (0u32, 0u32, 0u32);
     for round in 0..200 {
         let n = 1 + g.below(if round % 10 == 0 { 300 } else { 20 }) as u32;
