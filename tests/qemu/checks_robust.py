@@ -63,15 +63,22 @@ def robust_modload(g):
     expect(g.fact("bad_hooked") == "0", f"{g.fact('bad_hooked')} of {n} insmods left hooked_netns != live namespaces")
     expect(g.fact("rmmod_failures") == "0", f"{g.fact('rmmod_failures')} of {n} rmmods failed (rules and a trace "
                                             "session present must not pin the module)")
-    # Each trace session was open at rmmod time: it started, then either
-    # was still waiting (killed: 137) or noticed the family was gone and
-    # exited with "family not available" (3) -- never a crash.
+    # A reference that went away within a second is reported, not judged
+    # (see the scenario); none has been seen in local runs.
+    if g.fact("rmmod_transient") != "0":
+        print(f"NOTE robust_modload: rmmod failed once and succeeded a second later in "
+              f"{g.fact('rmmod_transient')} of {n} cycles (see the log for the reference count)")
+    # Each trace session was open at rmmod time: it started, then learned
+    # from the controller that the family was removed and exited by itself
+    # with 3 and a message saying so (a session still waiting after 10 s
+    # was killed: 137, refused).
     import base64
     for i in range(0, n, 2):
         rc = int(g.fact(f"trace_rc:t{i}"))
         err = base64.b64decode(g.fact(f"trace_err:t{i}")).decode(errors="replace")
         expect("tracing:" in err, f"trace session t{i} did not start: {err!r}")
-        expect(rc in (137, 3, 5), f"trace session t{i} exited {rc} after rmmod: {err!r}")
+        expect(rc == 3 and "module was unloaded" in err,
+               f"trace session t{i} exited {rc} after rmmod, want 3 and 'module was unloaded': {err!r}")
     # A dump in progress holds a module reference: rmmod fails cleanly.
     expect(g.fact("rmmod_during_dump_rc") != "0", "rmmod succeeded while a dump was in progress")
     err = g.fact("rmmod_during_dump_err")

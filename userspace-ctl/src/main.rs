@@ -440,6 +440,11 @@ fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fail> {
     // line is missed.
     conn.join(group).map_err(|e| nl_fail(&format!("{what}: joining the {DOCKFW_MCGRP_TRACE} multicast group"), e))?;
     let _ = conn.set_rcvbuf(4 << 20);
+    // The controller's announcements too: rmmod removes the family, and a
+    // session left listening to a group nobody sends to would wait forever.
+    conn.ctrl_notify_group()
+        .and_then(|g| conn.join(g))
+        .map_err(|e| nl_fail(&format!("{what}: joining the generic netlink controller's notify group"), e))?;
     let n = requests.len();
     // Our filters' ids: the group is shared with every other trace session,
     // whose events we must not show.
@@ -470,6 +475,7 @@ fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fail> {
     let mut buf = vec![0u8; 64 * 1024];
     let family = conn.family_id();
     let mut out_ok = true;
+    let mut gone = false;
     'main: while !STOP.load(Ordering::SeqCst) && out_ok {
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d) || o.count.is_some_and(|c| events >= c) {
@@ -499,6 +505,10 @@ fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fail> {
                     break 'main;
                 }
             };
+            if trace::family_removed(&buf[..len], family) {
+                gone = true;
+                break 'main;
+            }
             for r in trace::parse_datagram(&buf[..len], family) {
                 let mut e = match r {
                     Ok(e) => e,
@@ -532,6 +542,13 @@ fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fail> {
     }
     if !o.json {
         write_groups(&mut out, grouper.drain(), &mut out_ok);
+    }
+    if gone {
+        // Nothing to clear and no statistics to read: the module is gone.
+        return Err(fail(
+            EXIT_NO_FAMILY,
+            format!("{what}: the {DOCKFW_GENL_NAME} module was unloaded after {events} events, {lost} lost"),
+        ));
     }
     // Leave the group first so that the queue cannot overflow while the
     // filters are removed; closing the socket would remove them too.

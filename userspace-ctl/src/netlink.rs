@@ -218,6 +218,28 @@ impl Conn {
         }
     }
 
+    /// The id of the generic netlink controller's "notify" group, where
+    /// the kernel announces families registered and removed
+    /// (CTRL_CMD_NEWFAMILY / CTRL_CMD_DELFAMILY); rmmod of dockfw removes
+    /// its family, so a member learns of the unload from there.
+    pub fn ctrl_notify_group(&self) -> Result<u32, NlError> {
+        let msgs = self.transact(
+            u16::from(GenlId::Ctrl),
+            u8::from(CtrlCmd::Getfamily),
+            2,
+            vec![attr_str(u16::from(CtrlAttr::FamilyName), "nlctrl")],
+            false,
+        )?;
+        msgs.iter()
+            .find_map(|m| find(m, u16::from(CtrlAttr::McastGroups)))
+            .map(|a| mcast_groups(a.payload().as_ref()))
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(n, _)| n == "notify")
+            .map(|(_, id)| id)
+            .ok_or_else(|| NlError::NoFamily("the controller has no \"notify\" group".into()))
+    }
+
     /// Joins a multicast group (EPERM without the rights the family asks).
     pub fn join(&self, group: u32) -> Result<(), NlError> {
         self.setsockopt_u32(libc::SOL_NETLINK, libc::NETLINK_ADD_MEMBERSHIP, group)

@@ -154,6 +154,36 @@ pub fn parse_datagram(mut b: &[u8], family: u16) -> Vec<Result<Event, String>> {
     out
 }
 
+/// Whether a datagram holds the controller's announcement that `family`
+/// was removed: a message of type GENL_ID_CTRL, command
+/// CTRL_CMD_DELFAMILY, whose CTRL_ATTR_FAMILY_ID is `family`. This is what
+/// a member of nlctrl's "notify" group receives when the module that
+/// registered the family is unloaded (genl_unregister_family).
+pub fn family_removed(mut b: &[u8], family: u16) -> bool {
+    while b.len() >= 16 {
+        let len = u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize;
+        let ty = u16::from_ne_bytes([b[4], b[5]]);
+        if len < 16 || len > b.len() {
+            return false;
+        }
+        let payload = &b[16..len];
+        if ty == libc::GENL_ID_CTRL as u16 && payload.len() >= 4 && payload[0] == libc::CTRL_CMD_DELFAMILY as u8 {
+            let id = parse_attrs(&payload[4..]).ok().and_then(|attrs| {
+                attrs
+                    .iter()
+                    .find(|(t, _)| *t == libc::CTRL_ATTR_FAMILY_ID as u16)
+                    .and_then(|(_, v)| <[u8; 2]>::try_from(*v).ok())
+                    .map(u16::from_ne_bytes)
+            });
+            if id == Some(family) {
+                return true;
+            }
+        }
+        b = &b[((len + 3) & !3).min(b.len())..];
+    }
+    false
+}
+
 // ---------------------------------------------------------------- names
 
 pub fn hook_name(h: u8) -> String {
@@ -583,6 +613,34 @@ pub fn annotate_containers(names: &mut crate::docker::ContainerNames, e: &mut Ev
 pub mod tests {
     use super::*;
     use crate::model::parse_addr;
+
+    /// A netlink message header and a genetlink header before `attrs`.
+    fn raw_msg(ty: u16, cmd: u8, attrs: &[u8]) -> Vec<u8> {
+        let mut v = ((16 + 4 + attrs.len()) as u32).to_ne_bytes().to_vec();
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(&[0; 10]); // flags, seq, portid
+        v.extend_from_slice(&[cmd, 2, 0, 0]);
+        v.extend_from_slice(attrs);
+        v
+    }
+
+    #[test]
+    fn family_removal_is_the_controllers_delfamily_of_our_id() {
+        // Values from <linux/genetlink.h>: GENL_ID_CTRL 0x10,
+        // CTRL_CMD_NEWFAMILY 1, CTRL_CMD_DELFAMILY 2, CTRL_ATTR_FAMILY_ID 1.
+        let id = |v: u16| raw_attr(1, &v.to_ne_bytes());
+        let del = raw_msg(0x10, 2, &id(31));
+        assert!(family_removed(&del, 31));
+        assert!(!family_removed(&del, 32), "another family's removal");
+        assert!(!family_removed(&raw_msg(0x10, 1, &id(31)), 31), "NEWFAMILY is not a removal");
+        assert!(!family_removed(&raw_msg(31, 2, &id(31)), 31), "our own family's command 2 is not the controller's");
+        // Second message of a datagram; a truncated one ends the scan.
+        let mut two = raw_msg(0x10, 1, &id(7));
+        two.extend(&del);
+        assert!(family_removed(&two, 31));
+        assert!(!family_removed(&del[..del.len() - 4], 31));
+        assert!(!family_removed(&raw_msg(0x10, 2, &raw_attr(1, &[31])), 31), "a one-byte id");
+    }
 
     /// Builds netlink attributes on the wire, independently of the decoder.
     pub fn raw_attr(ty: u16, payload: &[u8]) -> Vec<u8> {
