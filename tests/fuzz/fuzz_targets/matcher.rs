@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Rules from text lines, then a packet from bytes: the indexed evaluation
-//! decides exactly as the linear scan does, log rules included.
+//! decides exactly as the linear scan does, log rules included. (Whether
+//! the scan itself matches correctly is the `reference` target's job.)
 #![no_main]
 include!("pure.rs");
+#[path = "../../host/src/reference.rs"]
+#[allow(dead_code)]
+mod reference;
 use libfuzzer_sys::fuzz_target;
 use model::*;
 use rules::*;
@@ -17,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let hook = Hook::ALL[usize::from(data[1 + plen]) % 5];
     let ctb = data[2 + plen];
     let Ok(text) = core::str::from_utf8(&data[3 + plen..]) else { return };
-    let mut rs: Vec<Rule> = text
+    let rs: Vec<Rule> = text
         .lines()
         .take(64)
         .enumerate()
@@ -28,11 +32,8 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let fam = if pbytes.first().map_or(false, |b| b >> 4 == 6) { Family::Ipv6 } else { Family::Ipv4 };
     let Ok(pkt) = packet::parse(pbytes, 0, fam) else { return };
-    sort_rules(&mut rs);
-    let (nk, nw) = index_sizes(&rs);
-    let (mut keys, mut wild, mut filter) = (vec![0u64; nk], vec![0u32; nw], vec![0u64; filter_words(nk)]);
-    build_index(&rs, &mut keys, &mut wild, &mut filter);
-    let t = Table { rules: &rs, keys: &keys, wild: &wild, filter: &filter };
+    let indexed = reference::index(rs);
+    let t = indexed.table();
     let ct = CtOrig {
         state: [CtState::New, CtState::Established, CtState::Related, CtState::Untracked][usize::from(ctb & 3)],
         reply: ctb & 4 != 0,

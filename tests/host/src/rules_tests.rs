@@ -4,7 +4,7 @@
 use crate::model::*;
 use crate::packet::*;
 use crate::rule_syntax::*;
-use crate::reference::{index, Indexed, Rng};
+use crate::reference::{index, Rng};
 use crate::rules::*;
 use std::format;
 use std::string::String;
@@ -413,53 +413,49 @@ fn container_reference_errors() {
     assert_eq!(r.container(CtrRole::Dst), Some("3f4e5d6c7b8a"));
 }
 
-/// The two-layer ruleset as the module keeps it (src/ruleset.rs): an
-/// indexed base, sorted dead base positions, an indexed delta, merged into
-/// a new base when `should_merge` says so.
+/// The module's own two-layer ruleset (src/ruleset.rs, compiled here
+/// against kernel-shim), driven the way the netlink commands drive it:
+/// `next` for a replace, `with_added` and `position` + `without` for add
+/// and del. `merges` counts the updates that built a new base.
 struct Layers {
-    base: Indexed,
-    dead: Vec<u32>,
-    delta: Indexed,
+    rs: crate::ruleset::Ruleset,
     merges: u32,
 }
 
 impl Layers {
     fn new(rules: Vec<Rule>) -> Layers {
-        Layers { base: index(rules), dead: Vec::new(), delta: index(Vec::new()), merges: 0 }
+        let next = rules.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+        let mut v = kernel::alloc::KVVec::new();
+        for r in rules {
+            v.push(r, kernel::alloc::flags::GFP_KERNEL).unwrap();
+        }
+        let rs = crate::ruleset::Ruleset::empty().next(v, next).unwrap();
+        Layers { rs: kernel::alloc::KBox::into_inner(rs), merges: 0 }
     }
 
     fn view(&self) -> Layered<'_> {
-        Layered { base: self.base.table(), dead: &self.dead, delta: self.delta.table() }
+        self.rs.view()
     }
 
-    fn maybe_merge(&mut self) {
-        if should_merge(self.dead.len(), self.delta.rules.len()) {
-            let v = self.view();
-            let rules: Vec<Rule> = v.order(Cursor::default()).map(|p| *v.rule(p)).collect();
-            *self = Layers { merges: self.merges + 1, ..Layers::new(rules) };
+    fn publish(&mut self, next: kernel::alloc::KBox<crate::ruleset::Ruleset>) {
+        let before = self.rs.view().base.rules.as_ptr();
+        self.rs = kernel::alloc::KBox::into_inner(next);
+        let v = self.rs.view();
+        if v.base.rules.as_ptr() != before && !v.base.rules.is_empty() {
+            assert!(v.delta.rules.is_empty() && v.dead.is_empty(), "a new base comes with an empty delta");
+            self.merges += 1;
         }
     }
 
     fn add(&mut self, r: Rule) {
-        let mut d = self.delta.rules.clone();
-        d.push(r);
-        self.delta = index(d);
-        self.maybe_merge();
+        let next = self.rs.with_added(r, r.id + 1).unwrap();
+        self.publish(next);
     }
 
     fn del(&mut self, id: u32) -> bool {
-        if let Some(q) = self.delta.rules.iter().position(|r| r.id == id) {
-            let mut d = self.delta.rules.clone();
-            d.remove(q);
-            self.delta = index(d);
-        } else {
-            let Some(p) = self.base.rules.iter().position(|r| r.id == id) else { return false };
-            match self.dead.binary_search(&(p as u32)) {
-                Ok(_) => return false,
-                Err(i) => self.dead.insert(i, p as u32),
-            }
-        }
-        self.maybe_merge();
+        let Some(p) = self.rs.position(id) else { return false };
+        let next = self.rs.without(p).unwrap();
+        self.publish(next);
         true
     }
 }

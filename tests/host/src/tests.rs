@@ -108,6 +108,16 @@ fn ipv4_truncated_and_bogus_headers() {
     let mut bad = p;
     bad[2..4].copy_from_slice(&10u16.to_be_bytes()); // total length < IHL
     assert_eq!(parse(&bad[..], 0, Family::Ipv4), Err(ParseError::BadHeader));
+    // A header and nothing else (total length = IHL, the smallest valid
+    // IPv4 packet): it parses, addresses and all, with no transport header;
+    // one byte less is bogus.
+    let mut only = ipv4(6, [1, 1, 1, 1], [2, 2, 2, 2], 0, &[], &[]);
+    assert_eq!(only.len(), 20);
+    only[2..4].copy_from_slice(&20u16.to_be_bytes());
+    let h = parse(&only[..], 0, Family::Ipv4).expect("a header-only packet is valid");
+    assert_eq!((h.saddr, h.daddr, h.l4), (Addr::V4([1, 1, 1, 1]), Addr::V4([2, 2, 2, 2]), L4::Truncated));
+    only[2..4].copy_from_slice(&19u16.to_be_bytes());
+    assert_eq!(parse(&only[..], 0, Family::Ipv4), Err(ParseError::BadHeader));
 }
 
 #[test]

@@ -115,8 +115,10 @@ docker_cgroups() {
 	if [ "$mode" = v2 ]; then
 		mount -t cgroup2 none /sys/fs/cgroup
 		# Controllers for the children runc creates (docker/<id>).
+		# Every controller the kernel offers; one that cannot be enabled
+		# ends the scenario here, not as a puzzling `docker run` failure.
 		for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
-			echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+			echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control || { echo "docker: cannot enable cgroup controller $c"; return 1; }
 		done
 	else
 		mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
@@ -139,7 +141,7 @@ docker_up() {
 	mkdir -p /mnt /var/lib /etc/docker /run/containerd
 	docker_cgroups
 	mount -t tmpfs -o mode=711 varlib /var/lib
-	mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts 2>/dev/null || true
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 	[ -e /etc/resolv.conf ] || : > /etc/resolv.conf
 	[ -e /etc/hosts ] || echo "127.0.0.1 localhost" > /etc/hosts
 	$IP link set lo up

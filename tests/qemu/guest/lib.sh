@@ -167,6 +167,10 @@ ctl() {
 }
 
 # probe NAME NS CMD...: runs dfwprobe in NS and records its OUTCOME.
+# dfwprobe exits non-zero when the connection fails (that is often the
+# point); its OUTCOME line says how, and the checks compare that line
+# exactly ("OUTCOME ok hello from c1 ...", "OUTCOME timeout"), so a probe
+# that crashed or never ran (no line) fails them.
 probe() {
 	name=$1 ns=$2; shift 2
 	out=$(in_ns "$ns" dfwprobe "$@" || true)
