@@ -118,7 +118,7 @@ mutants-kernel: all
 
 # Host-side mutation testing: cargo-mutants (pinned) over the pure files
 # the host tests compile (src/model.rs, packet.rs, rules.rs, rule_syntax.rs,
-# trace_filter.rs: 691 mutants; and ruleset.rs, against tests/host/kernel-shim),
+# dmesg_filter.rs: 691 mutants; and ruleset.rs, against tests/host/kernel-shim),
 # judged by the host tests; report in
 # mutants.out/. All of it takes over an hour on 2 cores, so it is not part
 # of `make test`; MUTANTS_ARGS narrows it, e.g.

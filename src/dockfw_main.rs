@@ -9,40 +9,66 @@
 //! nftrace experiment) and filtered in the terms the user meant (the
 //! published host port, the pre-DNAT destination).
 //!
-//! Module layout: `kernel_ext` is the only place with `unsafe` (safe wrappers
-//! over raw bindings); `model`, `packet` and `trace_filter` are pure `core`
-//! code shared with the host tests; `hooks` and `trace` are the business
-//! logic on top.
+//! Layers, each importing only those below it (no circle):
+//! - this crate root: the module's lifecycle, nothing else;
+//! - the netlink commands (`netlink`) and the data path (`hooks`, with
+//!   `call`, `dmesg_trace`, `trace_stream`), which never import each other;
+//! - control state: `state` (the one published `State`) over `demand` (hooks
+//!   on demand and the fast-path flags), `ruleset`, `stream_filters`,
+//!   `stats`;
+//! - `kernel_ext`, the only module allowed `unsafe` (safe wrappers over the
+//!   raw bindings; every other module is `deny(unsafe_code)`);
+//! - the pure core (`model`, `packet`, `rules`, `rule_syntax`,
+//!   `dmesg_filter`): `core` code with no `kernel::` import, compiled by the
+//!   host tests and fuzzers too.
 
 use kernel::prelude::*;
 
-mod hooks;
 mod kernel_ext;
+
+#[deny(unsafe_code)]
 mod netlink;
+#[deny(unsafe_code)]
+mod hooks;
+#[deny(unsafe_code)]
+mod call;
+#[deny(unsafe_code)]
+mod dmesg_trace;
+#[deny(unsafe_code)]
+mod trace_stream;
+
+#[deny(unsafe_code)]
+mod state;
+#[deny(unsafe_code)]
+mod demand;
+#[deny(unsafe_code)]
 mod ruleset;
+#[deny(unsafe_code)]
+mod stream_filters;
+#[deny(unsafe_code)]
 mod stats;
-mod trace;
-mod tracing;
 
 // The pure modules are also the public API of the host test crate, which
 // compiles the very same files; in the module their `pub` stays crate-local.
+#[deny(unsafe_code)]
 #[allow(unreachable_pub, dead_code)]
 mod model;
+#[deny(unsafe_code)]
 #[allow(unreachable_pub, dead_code)]
 mod packet;
+#[deny(unsafe_code)]
 #[allow(unreachable_pub, dead_code)]
-mod trace_filter;
+mod dmesg_filter;
+#[deny(unsafe_code)]
 #[allow(unreachable_pub, dead_code)]
 mod rules;
 
-use core::sync::atomic::AtomicU8;
-use kernel::sync::Mutex;
+use demand::DockfwHooks;
 use kernel_ext::genetlink::{Registration, ReleaseNotifier};
-use kernel_ext::global::{Global, Published};
-use kernel_ext::netfilter::{HookRegistry, PernetHooks};
+use kernel_ext::global::Published;
+use kernel_ext::netfilter::PernetHooks;
 use kernel_ext::params::Switches;
-use kernel_ext::rcu::RcuBox;
-use ruleset::Ruleset;
+use state::{State, STATE};
 
 // The module! keys of the two kernel crate generations (see `dockfw_kapi`
 // in Kbuild): 6.12 takes one `author`, 7.x a list of `authors`.
@@ -63,65 +89,6 @@ module! {
     license: "GPL",
 }
 
-/// Module-wide state, reached by the hooks and the netlink handlers
-/// through `STATE`.
-#[pin_data]
-pub(crate) struct State {
-    /// Which packets the dmesg trace prints (from the module parameters).
-    pub(crate) trace_filter: trace_filter::TraceFilter,
-    /// The ruleset: read by the hooks under RCU, replaced whole by writers.
-    #[pin]
-    pub(crate) rules: RcuBox<Ruleset>,
-    /// A replace being staged by one netlink socket (`DOCKFW_CMD_REPLACE`).
-    #[pin]
-    pub(crate) staging: Mutex<Staging>,
-    /// Trace-stream filters, owned by the netlink sockets that set them.
-    #[pin]
-    pub(crate) trace: RcuBox<tracing::Filters>,
-    /// Which hooks the trace stream wants (see `hooks::update_trace`).
-    #[pin]
-    pub(crate) trace_hooks: Mutex<hooks::TraceHooks>,
-    /// Default verdict when no rule decides (a `DOCKFW_VERDICT_*`).
-    pub(crate) policy: AtomicU8,
-    /// The namespaces followed and which hooks are registered in them.
-    #[pin]
-    pub(crate) hooks: HookRegistry<hooks::DockfwHooks>,
-    pub(crate) stats: stats::Stats,
-}
-
-/// Rules sent with REPLACE/APPEND, published by COMMIT.
-pub(crate) struct Staging {
-    /// Netlink port id of the socket that sent BEGIN.
-    pub(crate) owner: Option<u32>,
-    pub(crate) rules: kernel::alloc::KVVec<rules::Rule>,
-    /// DOCKFW_A_GENERATION given with BEGIN: COMMIT only applies on top of
-    /// that generation (a read-modify-write by `dockfwctl watch`).
-    pub(crate) generation: Option<u32>,
-}
-
-/// The published module state; `None` to readers before init and after exit.
-pub(crate) static STATE: Global<State> = Global::new();
-
-/// Number of namespaces followed, for the C parameter `hooked_netns`
-/// (read-only in /sys/module/dockfw/parameters).
-#[no_mangle]
-pub extern "C" fn dockfw_hooked_netns() -> usize {
-    hooks::HOOKED_NETNS.load(core::sync::atomic::Ordering::Relaxed)
-}
-
-/// A write of the `trace` or `hook_cost` parameter (or their values at
-/// module init), from the C parameter setter under the module's parameter
-/// lock, only while the `params::Switches` guard lives (inside the life of
-/// the module state). Returns 0 or -errno; on error the C side keeps the
-/// parameter's old value.
-#[no_mangle]
-pub extern "C" fn dockfw_switches_apply(trace: bool, hook_cost: bool) -> core::ffi::c_int {
-    match hooks::apply_switches(trace, hook_cost) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
 /// Lifecycle. Init order: C helpers, module state (published, with an
 /// empty ruleset and a hook registry that follows no namespace yet), the
 /// netlink family (requests may arrive from then on; events may be
@@ -139,7 +106,7 @@ pub extern "C" fn dockfw_switches_apply(trace: bool, hook_cost: bool) -> core::f
 /// unpublished and freed after an RCU grace period.
 struct Dockfw {
     _switches: Switches,
-    _hooks: PernetHooks<hooks::DockfwHooks>,
+    _hooks: PernetHooks<DockfwHooks>,
     _release: ReleaseNotifier<netlink::DockfwFamily>,
     _family: Registration<netlink::DockfwFamily>,
     _state: Published<State>,
@@ -148,35 +115,26 @@ struct Dockfw {
 impl kernel::Module for Dockfw {
     fn init(module: &'static ThisModule) -> Result<Self> {
         kernel_ext::helpers_init();
-        let filter = trace::filter_from_params()?;
-        let empty = KBox::new(Ruleset::empty(), GFP_KERNEL)?;
-        let stats = stats::Stats::new()?;
-        let no_filters = KBox::new(tracing::Filters::empty(), GFP_KERNEL)?;
-        let state = STATE.publish(KBox::pin_init(
-            pin_init!(State {
-                trace_filter: filter,
-                rules <- RcuBox::new(Some(empty)),
-                staging <- kernel::new_mutex!(Staging { owner: None, rules: kernel::alloc::KVVec::new(), generation: None }),
-                trace <- RcuBox::new(Some(no_filters)),
-                trace_hooks <- kernel::new_mutex!(hooks::TraceHooks::new()),
-                policy: AtomicU8::new(kernel_ext::uapi::VERDICT_ACCEPT),
-                hooks <- HookRegistry::new(),
-                stats,
-            }),
-            GFP_KERNEL,
-        )?)?;
+        let filter = dmesg_trace::filter_from_params()?;
+        let state = STATE.publish(KBox::pin_init(State::new(filter)?, GFP_KERNEL)?)?;
         let family = Registration::register(module)?;
         let release = ReleaseNotifier::register()?;
         let hooks = PernetHooks::register()?;
-        let switches = Switches::attach()?;
+        let switches = Switches::attach(apply_switches)?;
         pr_info!(
             "loaded: following {} namespaces, {} hooks registered, trace ports {:?}\n",
-            dockfw_hooked_netns(),
-            STATE.with_sleepable(|st| st.hooks.registered()).unwrap_or(0),
+            kernel_ext::netfilter::followed_namespaces(),
+            STATE.with_sleepable(|st| st.demand.registered()).unwrap_or(0),
             filter.ports()
         );
         Ok(Dockfw { _switches: switches, _hooks: hooks, _release: release, _family: family, _state: state })
     }
+}
+
+/// A write of the `trace` or `hook_cost` switch (see `Switches`): either one
+/// on needs every hook registered.
+fn apply_switches(trace: bool, hook_cost: bool) -> Result {
+    STATE.with_sleepable(|st| st.demand.set_switches(trace, hook_cost)).unwrap_or(Ok(()))
 }
 
 impl Drop for Dockfw {

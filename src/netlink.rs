@@ -18,7 +18,8 @@ use crate::kernel_ext::uapi::*;
 use crate::model::{Addr, Family as AddrFamily};
 use crate::rules::{Action, CtrRole, Cursor, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
 use crate::ruleset::{Ruleset, MAX_RULES};
-use crate::State;
+use crate::state::{State, STATE};
+use crate::stream_filters::{Filter, Filters, EVENTS, MAX_FILTERS, MAX_FILTERS_PER_SOCKET};
 use core::sync::atomic::Ordering;
 use kernel::c_str;
 use kernel::alloc::KVVec;
@@ -26,15 +27,6 @@ use kernel::prelude::*;
 use kernel::str::CStr;
 
 pub(crate) struct DockfwFamily;
-
-static SLOT: FamilySlot = FamilySlot::new();
-
-impl DockfwFamily {
-    /// Where trace events are multicast.
-    pub(crate) fn events() -> &'static FamilySlot {
-        &SLOT
-    }
-}
 
 const fn doit(cmd: u8) -> Command {
     Command { cmd, doit: true, dump: false }
@@ -59,7 +51,7 @@ impl Family for DockfwFamily {
     const MCGRPS: &'static [&'static CStr] = &[c_str!("trace")];
 
     fn doit(cmd: u8, req: &Request<'_>) -> Result {
-        crate::STATE
+        STATE
             .with_sleepable(|st| match cmd {
                 CMD_RULE_ADD => rule_add(st, req),
                 CMD_RULE_DEL => rule_del(st, req),
@@ -77,21 +69,21 @@ impl Family for DockfwFamily {
     }
 
     fn slot() -> &'static FamilySlot {
-        &SLOT
+        &EVENTS
     }
 
     // The trace group's listeners decide whether the trace filters' hooks
-    // are registered (`hooks::update_trace`). The family is unregistered
+    // are registered (`Demand::update_trace`). The family is unregistered
     // before the state goes away, so the state is there for these calls.
     fn joining(group: usize) {
         if group == GROUP_TRACE as usize {
-            crate::STATE.with_sleepable(crate::hooks::trace_joining);
+            STATE.with_sleepable(|st| st.demand.trace_joining());
         }
     }
 
     fn left(group: usize) {
         if group == GROUP_TRACE as usize {
-            crate::STATE.with_sleepable(crate::hooks::trace_left);
+            STATE.with_sleepable(|st| st.demand.trace_left());
         }
     }
 
@@ -99,7 +91,7 @@ impl Family for DockfwFamily {
         if cmd != CMD_RULE_GET {
             return Err(EINVAL);
         }
-        crate::STATE
+        STATE
             .read(|st| st.rules.read(|rs| rs.map_or(Ok(false), |rs| dump_rules(rs, dump))))
             .unwrap_or(Err(ENODEV))
     }
@@ -134,10 +126,10 @@ fn update<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KBo
             let mut out = R::default();
             let new = f(old, &mut out)?;
             // Its hooks are registered before the set is published.
-            crate::hooks::prepare_rules(st, &new)?;
+            st.demand.prepare_rules(&new)?;
             Ok((Some(new), out))
         },
-        |rs| crate::hooks::publish_rules(st, rs),
+        |rs| st.demand.publish_rules(rs),
     )
 }
 
@@ -330,19 +322,19 @@ fn stats_get(st: &State, req: &Request<'_>) -> Result {
     m.put_u32(A_VERSION, VERSION)?;
     let n = m.nest_start(A_STATS)?;
     m.put_u32(STATS_RULES, rules)?;
-    m.put_u32(STATS_HOOKED_NETNS, crate::dockfw_hooked_netns() as u32)?;
+    m.put_u32(STATS_HOOKED_NETNS, crate::kernel_ext::netfilter::followed_namespaces() as u32)?;
     m.put_u32(STATS_GENERATION, gen)?;
     m.put_u64(STATS_PACKETS, s.packets, STATS_PAD)?;
     m.put_u64(STATS_MATCHED, s.matched, STATS_PAD)?;
     m.put_u64(STATS_DROPPED, s.dropped, STATS_PAD)?;
     m.put_u64(STATS_MALFORMED, s.malformed, STATS_PAD)?;
-    m.put_u32(STATS_TRACE_FILTERS, st.trace.read(|f| f.map_or(0, |f| f.list.len() as u32)))?;
+    m.put_u32(STATS_TRACE_FILTERS, st.stream_filters.read(|f| f.map_or(0, |f| f.list.len() as u32)))?;
     m.put_u64(STATS_TRACE_EVENTS, s.trace_events, STATS_PAD)?;
     m.put_u64(STATS_TRACE_LOST, s.trace_lost, STATS_PAD)?;
     m.put_u64(STATS_HOOK_CALLS, s.hook_calls, STATS_PAD)?;
     m.put_u64(STATS_HOOK_NS, s.hook_ns, STATS_PAD)?;
     m.put_u64(STATS_HOOK_CYCLES, s.hook_cycles, STATS_PAD)?;
-    m.put_u32(STATS_HOOKS_REGISTERED, st.hooks.registered() as u32)?;
+    m.put_u32(STATS_HOOKS_REGISTERED, st.demand.registered() as u32)?;
     m.nest_end(n);
     req.send(m)
 }
@@ -357,7 +349,7 @@ fn policy_get(st: &State, req: &Request<'_>) -> Result {
 fn policy_set(st: &State, req: &Request<'_>) -> Result {
     // The policy table already limits the value to accept or drop.
     let p = need(req, A_POLICY, "missing DOCKFW_A_POLICY")?.u8().ok_or(EINVAL)?;
-    crate::hooks::set_policy(st, p).or_else(|e| req.fail(e, "cannot register the hooks a drop policy needs"))
+    st.demand.set_policy(&st.policy, p).or_else(|e| req.fail(e, "cannot register the hooks a drop policy needs"))
 }
 
 // --- trace filters -------------------------------------------------------------
@@ -385,21 +377,21 @@ fn trace_set(st: &State, req: &Request<'_>) -> Result {
     };
     let owner = req.portid();
     let mut limit = None;
-    let id = crate::hooks::update_trace(st, |old| {
-        let empty = crate::tracing::Filters::empty();
+    let id = st.demand.update_trace(&st.stream_filters, |old| {
+        let empty = Filters::empty();
         let old = old.unwrap_or(&empty);
-        if old.list.len() >= crate::tracing::MAX_FILTERS {
+        if old.list.len() >= MAX_FILTERS {
             limit = Some("too many trace filters");
             return Err(ENOSPC);
         }
-        if old.list.iter().filter(|f| f.owner == owner).count() >= crate::tracing::MAX_FILTERS_PER_SOCKET {
+        if old.list.iter().filter(|f| f.owner == owner).count() >= MAX_FILTERS_PER_SOCKET {
             limit = Some("too many trace filters on this socket");
             return Err(ENOSPC);
         }
         let mut new = old.without(|_| false)?;
         let id = new.next_id;
         new.next_id = id.checked_add(1).ok_or(ENOSPC)?;
-        new.list.push(crate::tracing::Filter { id, owner, matcher, rule }, GFP_KERNEL)?;
+        new.list.push(Filter { id, owner, matcher, rule }, GFP_KERNEL)?;
         Ok((Some(new), id))
     });
     if let Some(msg) = limit {
@@ -416,10 +408,10 @@ fn trace_clear(st: &State, req: &Request<'_>) -> Result {
     let owner = req.portid();
     let one = req.attr(A_TRACE_ID).and_then(|a| a.u32());
     let mut missing = false;
-    let r = crate::hooks::update_trace(st, |old| {
-        let empty = crate::tracing::Filters::empty();
+    let r = st.demand.update_trace(&st.stream_filters, |old| {
+        let empty = Filters::empty();
         let old = old.unwrap_or(&empty);
-        let mine = |f: &crate::tracing::Filter| f.owner == owner && one.map_or(true, |id| f.id == id);
+        let mine = |f: &Filter| f.owner == owner && one.map_or(true, |id| f.id == id);
         if one.is_some() && !old.list.iter().any(mine) {
             missing = true;
             return Err(ENOENT);
@@ -435,11 +427,11 @@ fn trace_clear(st: &State, req: &Request<'_>) -> Result {
 /// Closing a socket drops its trace filters and any replace it was staging.
 impl OnRelease for DockfwFamily {
     fn on_release(portid: u32) {
-        crate::STATE.with_sleepable(|st| {
-            let has = st.trace.read(|f| f.is_some_and(|f| f.list.iter().any(|x| x.owner == portid)));
+        STATE.with_sleepable(|st| {
+            let has = st.stream_filters.read(|f| f.is_some_and(|f| f.list.iter().any(|x| x.owner == portid)));
             if has {
-                let _ = crate::hooks::update_trace(st, |old| {
-                    let empty = crate::tracing::Filters::empty();
+                let _ = st.demand.update_trace(&st.stream_filters, |old| {
+                    let empty = Filters::empty();
                     Ok((Some(old.unwrap_or(&empty).without(|f| f.owner == portid)?), ()))
                 });
             }

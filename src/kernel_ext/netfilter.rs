@@ -430,6 +430,7 @@ impl<T: PacketHook> Adapter<T> {
         if let Err(e) = r {
             return e.to_errno();
         }
+        FOLLOWED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         // SAFETY: the pernet core passes a live namespace.
         T::net_init(unsafe { Net::from_raw(net) });
         0
@@ -441,9 +442,26 @@ impl<T: PacketHook> Adapter<T> {
     /// succeeded and which is now being dismantled.
     unsafe extern "C" fn net_pre_exit(net: *mut bindings::net) {
         T::with_registry(|reg| reg.net_exit(net));
+        FOLLOWED.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
         // SAFETY: the pernet core passes a live namespace.
         T::net_exit(unsafe { Net::from_raw(net) });
     }
+}
+
+/// Namespaces followed by the module's `PernetHooks` (it has one hook set):
+/// their pernet `init` has run and their `pre_exit` has not.
+static FOLLOWED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Number of namespaces followed (init_net included).
+pub(crate) fn followed_namespaces() -> usize {
+    FOLLOWED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The same, for the C parameter `hooked_netns` (read-only in
+/// /sys/module/dockfw/parameters).
+#[no_mangle]
+pub(crate) extern "C" fn dockfw_hooked_netns() -> usize {
+    followed_namespaces()
 }
 
 /// `T`'s namespaces followed, present and future: each joins `T`'s

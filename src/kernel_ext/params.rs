@@ -3,26 +3,34 @@
 //! no parameter support) and the dmesg trace rate limiter.
 
 use super::bindings;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::error::{to_result, Result};
 use kernel::str::CStr;
 
 /// The two run-time switches, `trace` and `hook_cost`, acting on the module:
-/// from `attach` until drop, writing one calls the module's
-/// `dockfw_switches_apply(trace, hook_cost)` (under the module's parameter
-/// lock) and only stores the value if that returns 0. Before and after, a
-/// write only stores the value.
+/// from `attach` until drop, writing one calls the `apply` function given to
+/// `attach` with both values (under the module's parameter lock, through
+/// the C setter and `dockfw_switches_apply`), and the value is only stored
+/// if that succeeds. Before and after, a write only stores the value.
 ///
-/// The module defines `dockfw_switches_apply`; it may rely on the module
-/// state being there while this guard lives.
+/// `apply` may rely on whatever outlives this guard (the module state).
 pub(crate) struct Switches(());
+
+/// The `apply` of the attached `Switches` (a `fn(bool, bool) -> Result`
+/// cast to a pointer), null while none is attached.
+static APPLY: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 
 impl Switches {
     /// Applies the switches' current values, then every later write.
-    pub(crate) fn attach() -> Result<Switches> {
+    pub(crate) fn attach(apply: fn(bool, bool) -> Result) -> Result<Switches> {
+        APPLY.store(apply as *mut (), Ordering::Release);
         // SAFETY: called from module init; the helper only takes the module's
         // parameter lock and calls `dockfw_switches_apply`.
-        to_result(unsafe { bindings::dockfw_switches_attach() })?;
-        Ok(Switches(()))
+        let r = to_result(unsafe { bindings::dockfw_switches_attach() });
+        if r.is_err() {
+            APPLY.store(core::ptr::null_mut(), Ordering::Release);
+        }
+        r.map(|()| Switches(()))
     }
 }
 
@@ -32,6 +40,27 @@ impl Drop for Switches {
         // calls into the module (the flag is cleared under the parameter
         // lock that every write holds).
         unsafe { bindings::dockfw_switches_detach() };
+        APPLY.store(core::ptr::null_mut(), Ordering::Release);
+    }
+}
+
+/// A write of the `trace` or `hook_cost` parameter (or their values at
+/// attach time), from the C parameter setter under the module's parameter
+/// lock, only between `Switches::attach` and its drop. Returns 0 or -errno;
+/// on error the C side keeps the parameter's old value.
+#[no_mangle]
+pub(crate) extern "C" fn dockfw_switches_apply(trace: bool, hook_cost: bool) -> core::ffi::c_int {
+    let p = APPLY.load(Ordering::Acquire);
+    if p.is_null() {
+        return 0;
+    }
+    // SAFETY: only `Switches::attach` stores a non-null value in `APPLY`,
+    // and it is a `fn(bool, bool) -> Result` cast to a pointer; function
+    // pointers and data pointers have the same size on every kernel target.
+    let apply = unsafe { core::mem::transmute::<*mut (), fn(bool, bool) -> Result>(p) };
+    match apply(trace, hook_cost) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
 

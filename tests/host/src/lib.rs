@@ -10,8 +10,8 @@ extern crate std;
 pub mod model;
 #[path = "../../../src/packet.rs"]
 pub mod packet;
-#[path = "../../../src/trace_filter.rs"]
-pub mod trace_filter;
+#[path = "../../../src/dmesg_filter.rs"]
+pub mod dmesg_filter;
 #[path = "../../../src/rules.rs"]
 pub mod rules;
 #[path = "../../../src/rule_syntax.rs"]

@@ -181,3 +181,25 @@ fn an_update_whose_allocation_fails_returns_enomem_and_leaves_the_set_alone() {
         assert_eq!(now, order, "{name}");
     }
 }
+
+#[test]
+fn the_prefilter_sees_both_layers() {
+    // `Ruleset::may_match` (what the hook asks before it builds a context)
+    // must say yes for a port named in the base or only in the delta, and no
+    // for a port no rule names: otherwise a packet is decided by the policy
+    // alone (or every packet pays for a full evaluation).
+    let at = |p: u16| KeyPorts { dport: Some(p), orig_dport: Some(p) };
+    let empty = Ruleset::empty();
+    assert!(!empty.may_match(at(80)), "the empty set");
+    let base: Vec<Rule> = (1..=20).map(|id| rule(id, 0, if id % 2 == 0 { 80 } else { 443 })).collect();
+    let rs = replace(&Ruleset::empty(), &base, 21);
+    let rs = KBox::into_inner(rs.with_added(rule(21, 0, 8080), 22).unwrap());
+    assert!(!rs.view().delta.rules.is_empty(), "rule 21 must sit in the delta for this test");
+    assert!(rs.may_match(at(80)) && rs.may_match(at(443)), "ports of the base");
+    assert!(rs.may_match(at(8080)), "a port only the delta names");
+    assert!(!rs.may_match(at(9999)), "a port nobody names");
+    assert!(!rs.may_match(KeyPorts { dport: None, orig_dport: None }), "a packet without ports");
+    // Deleting the only 8080 rule: no longer a candidate.
+    let rs = KBox::into_inner(rs.without(rs.position(21).unwrap()).unwrap());
+    assert!(!rs.may_match(at(8080)));
+}

@@ -3,7 +3,7 @@
 
 use crate::model::*;
 use crate::packet::*;
-use crate::trace_filter::TraceFilter;
+use crate::dmesg_filter::TraceFilter;
 use std::format;
 use std::vec::Vec;
 

@@ -1,83 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The netlink trace stream: filters installed by `DOCKFW_CMD_TRACE_SET`,
-//! owned by the socket that sent them, and one multicast event per hook a
-//! matching packet crosses (group "trace").
+//! The netlink trace stream's data path: one multicast event (group
+//! "trace") per hook a packet crosses when one of the installed filters
+//! (`stream_filters`) matches it, naming every filter that did, so that
+//! each session keeps only its own.
 //!
 //! Cost model: the hooks a filter can match at are registered only while
-//! someone may listen on the trace group (`hooks::update_trace`), so with no
-//! filter, or with filters and nobody listening, the stream costs packets
-//! nothing. Between the last listener leaving and the hooks being released,
-//! the hooks answer from a cached "nobody listens" before anything is
-//! parsed, and `emit` asks `genl_has_listeners` again. Events are allocated with GFP_ATOMIC and lost
-//! (counted) rather than ever delaying a packet.
+//! someone may listen on the trace group (`demand::Demand::update_trace`),
+//! so with no filter, or with filters and nobody listening, the stream costs
+//! packets nothing. Between the last listener leaving and the hooks being
+//! released, the hooks answer from a cached "nobody listens" before
+//! anything is parsed, and `emit` asks `genl_has_listeners` again. Events
+//! are allocated with GFP_ATOMIC and lost (counted) rather than ever
+//! delaying a packet.
 
+use crate::call::Call;
 use crate::kernel_ext::genetlink::{Delivery, Message};
-use crate::kernel_ext::netfilter::HookState;
-use crate::kernel_ext::skb::SkBuff;
 use crate::kernel_ext::uapi::*;
-use crate::model::{Addr, Family, Hook, Verdict};
-use crate::packet::{Packet, L4};
-use crate::rules::{Ctx, Needs, Rule};
-use crate::State;
+use crate::model::{Addr, Family, Verdict};
+use crate::packet::L4;
+use crate::rules::Needs;
+use crate::state::State;
+use crate::stream_filters::EVENTS;
 use kernel::prelude::*;
 
-/// At most this many filters in all, and per socket.
-pub(crate) const MAX_FILTERS: usize = 256;
-pub(crate) const MAX_FILTERS_PER_SOCKET: usize = 16;
 /// Filter ids named in one event (the rest still match, unnamed).
 const MAX_IDS_PER_EVENT: usize = 32;
 
-#[derive(Clone, Copy)]
-pub(crate) struct Filter {
-    pub(crate) id: u32,
-    /// Netlink port id of the socket that installed it.
-    pub(crate) owner: u32,
-    /// The match (a rule whose action is ignored); `None`: any packet.
-    pub(crate) matcher: Option<Rule>,
-    /// Only packets this rule decided.
-    pub(crate) rule: Option<u32>,
-}
-
-pub(crate) struct Filters {
-    pub(crate) list: KVec<Filter>,
-    pub(crate) next_id: u32,
-}
-
-impl Filters {
-    pub(crate) fn empty() -> Filters {
-        Filters { list: KVec::new(), next_id: 1 }
-    }
-
-    /// The (family, hook) pairs some filter can match at (`rules::hook_bit`);
-    /// the hooks skip the trace stream at the others.
-    pub(crate) fn hook_mask(&self) -> u16 {
-        self.list.iter().fold(0, |m, f| m | f.matcher.as_ref().map_or(crate::rules::ALL_HOOK_BITS, |r| r.hook_mask()))
-    }
-
-    /// A copy without the filters `drop` selects.
-    pub(crate) fn without(&self, drop: impl Fn(&Filter) -> bool) -> Result<KBox<Filters>> {
-        let mut list = KVec::with_capacity(self.list.len(), GFP_KERNEL)?;
-        for f in self.list.iter().filter(|f| !drop(f)) {
-            list.push(*f, GFP_KERNEL)?;
-        }
-        Ok(KBox::new(Filters { list, next_id: self.next_id }, GFP_KERNEL)?)
-    }
-}
-
 /// Emits an event for this hook if a filter matches. Softirq context.
-pub(crate) fn emit(
-    st: &State,
-    skb: &SkBuff,
-    state: &HookState,
-    hook: Hook,
-    pkt: &Packet,
-    verdict: Verdict,
-    rule: Option<u32>,
-) {
-    st.trace.read(|filters| {
+pub(crate) fn emit(st: &State, call: &Call<'_>, verdict: Verdict, rule: Option<u32>) {
+    st.stream_filters.read(|filters| {
         let Some(filters) = filters.filter(|f| !f.list.is_empty()) else { return };
         // Nobody listening: no conntrack lookup, no name copies, no matching.
-        if !crate::netlink::DockfwFamily::events().has_listeners(GROUP_TRACE) {
+        if !EVENTS.has_listeners(GROUP_TRACE) {
             return;
         }
         // Match with only the context the filters look at (a filter on
@@ -87,18 +41,7 @@ pub(crate) fn emit(
             let x = m.needs();
             Needs { ct: n.ct || x.ct, ifnames: n.ifnames || x.ifnames, netns: n.netns || x.netns }
         });
-        let (ind, outd) = (state.in_dev(), state.out_dev());
-        let net = state.net();
-        let mut ct = if needs.ct { skb.ct_orig() } else { None };
-        let ctx = Ctx {
-            hook,
-            pkt,
-            ct: ct.as_ref(),
-            iif: if needs.ifnames { ind.map(|d| d.name()) } else { None },
-            oif: if needs.ifnames { outd.map(|d| d.name()) } else { None },
-            netns: if needs.netns { net.inum() } else { 0 },
-            host: needs.netns && net.is_init(),
-        };
+        let ctx = call.ctx(needs);
         // Every matching filter is named in the event, so that each trace
         // session (they share the multicast group) keeps only its own.
         let mut hits = [0u32; MAX_IDS_PER_EVENT];
@@ -115,18 +58,9 @@ pub(crate) fn emit(
         if n == 0 {
             return;
         }
-        if !needs.ct {
-            ct = skb.ct_orig();
-        }
-        let ctx = Ctx {
-            hook,
-            pkt,
-            ct: ct.as_ref(),
-            iif: ind.map(|d| d.name()),
-            oif: outd.map(|d| d.name()),
-            netns: net.inum(),
-            host: net.is_init(),
-        };
+        let ctx = call.full_ctx();
+        let (skb, pkt, hook, ct) = (call.skb, &call.pkt, call.hook, ctx.ct);
+        let (ind, outd) = (call.state.in_dev(), call.state.out_dev());
         let build = |m: &mut Message| -> Result {
             let nest = m.nest_start(A_EVENT)?;
             m.put_u64(EV_TIMESTAMP, now_ns(), EV_PAD)?;
@@ -167,7 +101,7 @@ pub(crate) fn emit(
             }
             m.put_u32(EV_IP_ID, pkt.ip_id)?;
             m.put_u32(EV_LEN, skb.len())?;
-            if let Some(c) = &ct {
+            if let Some(c) = ct {
                 m.put_u32(EV_CT_STATE, u32::from(c.state.bit()))?;
                 if c.reply {
                     m.put_flag(EV_CT_REPLY)?;
@@ -190,7 +124,7 @@ pub(crate) fn emit(
             m.nest_end(nest);
             Ok(())
         };
-        match crate::netlink::DockfwFamily::events().multicast(GROUP_TRACE, CMD_TRACE_EVENT, 640, build) {
+        match EVENTS.multicast(GROUP_TRACE, CMD_TRACE_EVENT, 640, build) {
             Delivery::Sent => st.stats.count(|s| &s.trace_events),
             Delivery::Lost => st.stats.count(|s| &s.trace_lost),
             Delivery::NoListener => {}

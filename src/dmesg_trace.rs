@@ -11,13 +11,11 @@
 //! (`trace_burst` per `trace_interval_ms`); the kernel reports how many were
 //! suppressed.
 
+use crate::call::Call;
+use crate::dmesg_filter::TraceFilter;
 use crate::kernel_ext::net::NetDevice;
-use crate::kernel_ext::netfilter::HookState;
 use crate::kernel_ext::params;
-use crate::kernel_ext::skb::SkBuff;
-use crate::model::{parse_addr, Family, Hook};
-use crate::packet::Packet;
-use crate::trace_filter::TraceFilter;
+use crate::model::{parse_addr, Family};
 use core::fmt;
 use kernel::prelude::*;
 
@@ -42,7 +40,7 @@ pub(crate) fn filter_from_params() -> Result<TraceFilter> {
     Ok(TraceFilter::new(ports, addr, params::trace_icmp()))
 }
 
-crate::kernel_ext::compat::kernel_display!(DevAt<'_>, OptName, CtField);
+crate::kernel_ext::compat::kernel_display!(DevAt<'_>, OptName, CtField<'_>);
 
 /// `name@netns` or `-`.
 struct DevAt<'a>(Option<&'a NetDevice>);
@@ -59,14 +57,8 @@ impl fmt::Display for DevAt<'_> {
 /// Prints the trace line for this hook if trace is on, the packet matches
 /// the filter and the rate limit allows it. `decision` is appended (the
 /// verdict and rule, once filtering has run).
-pub(crate) fn log(
-    filter: &TraceFilter,
-    skb: &SkBuff,
-    state: &HookState,
-    hook: Hook,
-    pkt: &Packet,
-    decision: fmt::Arguments<'_>,
-) {
+pub(crate) fn log(filter: &TraceFilter, call: &Call<'_>, decision: fmt::Arguments<'_>) {
+    let (skb, state, pkt) = (call.skb, call.state, &call.pkt);
     if !params::trace_on() || !filter.matches(pkt) || !params::trace_ratelimit() {
         return;
     }
@@ -76,11 +68,11 @@ pub(crate) fn log(
         Family::Ipv4 => "ipv4",
         Family::Ipv6 => "ipv6",
     };
-    let ct = CtField(skb.ct_orig());
+    let ct = CtField(call.ct());
     pr_info!(
         "trace id={:08x} hook={} family={} netns={} init={} dev={} in={} out={} {} ipid={}{}{}\n",
         skb.trace_id(),
-        hook.name(),
+        call.hook.name(),
         fam,
         net.inum(),
         net.is_init() as u8,
@@ -105,11 +97,11 @@ impl fmt::Display for OptName {
     }
 }
 
-struct CtField(Option<crate::model::CtOrig>);
+struct CtField<'a>(Option<&'a crate::model::CtOrig>);
 
-impl fmt::Display for CtField {
+impl fmt::Display for CtField<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(c) = &self.0 else { return Ok(()) };
+        let Some(c) = self.0 else { return Ok(()) };
         write!(f, " ct={}{} orig=", c.state.name(), if c.reply { ",reply" } else { "" })?;
         match c.src {
             crate::model::Addr::V4(_) => write!(f, "{}:{}->{}:{}", c.src, c.sport, c.dst, c.dport)?,
@@ -121,10 +113,11 @@ impl fmt::Display for CtField {
 
 /// The `log` action of a rule: one rate-limited line per matching packet,
 /// whether or not tracing is on.
-pub(crate) fn log_rule(id: u32, skb: &SkBuff, state: &HookState, hook: Hook, pkt: &Packet) {
+pub(crate) fn log_rule(id: u32, call: &Call<'_>) {
     if !params::trace_ratelimit() {
         return;
     }
+    let (skb, state, pkt, hook) = (call.skb, call.state, &call.pkt, call.hook);
     let net = state.net();
     pr_info!(
         "log rule={} id={:08x} hook={} netns={} init={} in={} out={} {}\n",
