@@ -50,7 +50,7 @@ impl Family for DockfwFamily {
     ];
     const MCGRPS: &'static [&'static CStr] = &[c_str!("trace")];
 
-    fn doit(cmd: u8, req: &Request<'_>) -> Result {
+    fn doit(cmd: u8, req: &Request) -> Result {
         STATE
             .with_sleepable(|st| match cmd {
                 CMD_RULE_ADD => rule_add(st, req),
@@ -97,7 +97,7 @@ impl Family for DockfwFamily {
     }
 }
 
-fn need<'a>(req: &Request<'a>, ty: u32, what: &str) -> Result<Attr<'a>> {
+fn need<'a>(req: &'a Request, ty: u32, what: &str) -> Result<&'a Attr> {
     match req.attr(ty) {
         Some(a) => Ok(a),
         None => req.fail(EINVAL, what),
@@ -133,7 +133,7 @@ fn update<R: Default>(st: &State, f: impl FnOnce(&Ruleset, &mut R) -> Result<KBo
     )
 }
 
-fn rule_add(st: &State, req: &Request<'_>) -> Result {
+fn rule_add(st: &State, req: &Request) -> Result {
     let nla = need(req, A_RULE, "missing DOCKFW_A_RULE")?;
     let mut tb = RuleTable::new();
     let a = tb.parse(nla, req)?;
@@ -162,7 +162,7 @@ fn rule_add(st: &State, req: &Request<'_>) -> Result {
     req.send(m)
 }
 
-fn rule_del(st: &State, req: &Request<'_>) -> Result {
+fn rule_del(st: &State, req: &Request) -> Result {
     let id = need(req, A_RULE_ID, "missing DOCKFW_A_RULE_ID")?.u32().ok_or(EINVAL)?;
     let mut missing = false;
     let r = update(st, |old, _: &mut ()| {
@@ -178,7 +178,7 @@ fn rule_del(st: &State, req: &Request<'_>) -> Result {
     r
 }
 
-fn rule_get(st: &State, req: &Request<'_>) -> Result {
+fn rule_get(st: &State, req: &Request) -> Result {
     let id = need(req, A_RULE_ID, "missing DOCKFW_A_RULE_ID (or use a dump)")?.u32().ok_or(EINVAL)?;
     let mut m = req.reply(CMD_RULE_GET, 512)?;
     let found = st.rules.read(|rs| -> Result<bool> {
@@ -211,18 +211,18 @@ fn dump_rules(rs: &Ruleset, dump: &mut Dump<'_>) -> Result<bool> {
             break;
         };
         if put_rule(&mut m, rs, pos).is_err() {
-            dump.cancel(m);
+            m.cancel();
             more = true;
             break;
         }
-        dump.finish(m, rs.generation);
+        m.finish(rs.generation);
         at = order.at;
     }
     *dump.cursor() = at.to_u64() as _;
     Ok(more)
 }
 
-fn replace(st: &State, req: &Request<'_>) -> Result {
+fn replace(st: &State, req: &Request) -> Result {
     let phase = need(req, A_PHASE, "missing DOCKFW_A_PHASE")?.u8().ok_or(EINVAL)?;
     let mut staging = st.staging.lock();
     let portid = req.portid();
@@ -315,7 +315,7 @@ fn replace(st: &State, req: &Request<'_>) -> Result {
     }
 }
 
-fn stats_get(st: &State, req: &Request<'_>) -> Result {
+fn stats_get(st: &State, req: &Request) -> Result {
     let (rules, gen) = st.rules.read(|rs| rs.map_or((0, 0), |rs| (rs.len() as u32, rs.generation)));
     let s = st.stats.sum();
     let mut m = req.reply(CMD_STATS_GET, 256)?;
@@ -339,14 +339,14 @@ fn stats_get(st: &State, req: &Request<'_>) -> Result {
     req.send(m)
 }
 
-fn policy_get(st: &State, req: &Request<'_>) -> Result {
+fn policy_get(st: &State, req: &Request) -> Result {
     let mut m = req.reply(CMD_POLICY_GET, 64)?;
     m.put_u32(A_VERSION, VERSION)?;
     m.put_u8(A_POLICY, st.policy.load(Ordering::Relaxed))?;
     req.send(m)
 }
 
-fn policy_set(st: &State, req: &Request<'_>) -> Result {
+fn policy_set(st: &State, req: &Request) -> Result {
     // The policy table already limits the value to accept or drop.
     let p = need(req, A_POLICY, "missing DOCKFW_A_POLICY")?.u8().ok_or(EINVAL)?;
     st.demand.set_policy(&st.policy, p).or_else(|e| req.fail(e, "cannot register the hooks a drop policy needs"))
@@ -354,7 +354,7 @@ fn policy_set(st: &State, req: &Request<'_>) -> Result {
 
 // --- trace filters -------------------------------------------------------------
 
-fn trace_set(st: &State, req: &Request<'_>) -> Result {
+fn trace_set(st: &State, req: &Request) -> Result {
     let rule = req.attr(A_TRACE_RULE).and_then(|a| a.u32());
     let matcher = match req.attr(A_MATCH) {
         None if rule.is_none() => return req.fail(EINVAL, "a trace filter needs DOCKFW_A_MATCH or DOCKFW_A_TRACE_RULE"),
@@ -404,7 +404,7 @@ fn trace_set(st: &State, req: &Request<'_>) -> Result {
     req.send(m)
 }
 
-fn trace_clear(st: &State, req: &Request<'_>) -> Result {
+fn trace_clear(st: &State, req: &Request) -> Result {
     let owner = req.portid();
     let one = req.attr(A_TRACE_ID).and_then(|a| a.u32());
     let mut missing = false;
@@ -446,7 +446,7 @@ impl OnRelease for DockfwFamily {
 
 // --- rule <-> attributes -------------------------------------------------------
 
-fn addr_of(a: Option<Attr<'_>>) -> Option<Option<Addr>> {
+fn addr_of(a: Option<&Attr>) -> Option<Option<Addr>> {
     let a = a?;
     let b = a.bytes();
     Some(match b.len() {
@@ -460,7 +460,7 @@ fn addr_of(a: Option<Attr<'_>>) -> Option<Option<Addr>> {
     })
 }
 
-fn prefix(a: &Attrs<'_>, req: &Request<'_>, addr: u32, len: u32, what: &str) -> Result<Option<Prefix>> {
+fn prefix(a: &Attrs<'_>, req: &Request, addr: u32, len: u32, what: &str) -> Result<Option<Prefix>> {
     let plen = a.get(len).and_then(|x| x.u8());
     match addr_of(a.get(addr)) {
         None if plen.is_some() => req.fail(EINVAL, "prefix length without an address"),
@@ -477,7 +477,7 @@ fn prefix(a: &Attrs<'_>, req: &Request<'_>, addr: u32, len: u32, what: &str) -> 
     }
 }
 
-fn range(a: &Attrs<'_>, req: &Request<'_>, min: u32, max: u32) -> Result<Option<PortRange>> {
+fn range(a: &Attrs<'_>, req: &Request, min: u32, max: u32) -> Result<Option<PortRange>> {
     match (a.get(min).and_then(|x| x.u16()), a.get(max).and_then(|x| x.u16())) {
         (None, None) => Ok(None),
         (None, Some(_)) => req.fail(EINVAL, "port range maximum without a minimum"),
@@ -491,7 +491,7 @@ fn range(a: &Attrs<'_>, req: &Request<'_>, min: u32, max: u32) -> Result<Option<
     }
 }
 
-fn ifmatch(a: &Attrs<'_>, req: &Request<'_>, ty: u32) -> Result<Option<IfMatch>> {
+fn ifmatch(a: &Attrs<'_>, req: &Request, ty: u32) -> Result<Option<IfMatch>> {
     match a.get(ty) {
         None => Ok(None),
         Some(x) => match x.str().and_then(IfMatch::parse) {
@@ -503,7 +503,7 @@ fn ifmatch(a: &Attrs<'_>, req: &Request<'_>, ty: u32) -> Result<Option<IfMatch>>
 
 /// Fills `r` (a default rule) from the attributes: written in place, not
 /// returned, so that a rule is not copied on its way to the staged set.
-fn rule_from_attrs(a: &Attrs<'_>, req: &Request<'_>, r: &mut Rule) -> Result {
+fn rule_from_attrs(a: &Attrs<'_>, req: &Request, r: &mut Rule) -> Result {
     r.action = match a.get(RA_VERDICT).and_then(|x| x.u8()) {
         Some(VERDICT_ACCEPT) => Action::Accept,
         Some(VERDICT_DROP) => Action::Drop,
@@ -514,7 +514,7 @@ fn rule_from_attrs(a: &Attrs<'_>, req: &Request<'_>, r: &mut Rule) -> Result {
 }
 
 /// The match part of a rule (everything but the verdict), into `r`.
-fn match_from_attrs(a: &Attrs<'_>, req: &Request<'_>, r: &mut Rule) -> Result {
+fn match_from_attrs(a: &Attrs<'_>, req: &Request, r: &mut Rule) -> Result {
     if let Some(p) = a.get(RA_PRIORITY).and_then(|x| x.u32()) {
         r.priority = p;
     }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Generic netlink: a family registered for the module's lifetime, with its
 //! commands dispatched to a safe handler trait; request attributes read
-//! through `Attrs`; replies and dump parts built with `Message`.
+//! through `&Attr`/`Attrs` borrowed from the `&Request`; a `Reply` is built
+//! for the request it borrows, a `DumpEntry` inside the dump part it
+//! borrows (so a dump can end or trim only its own last message); `Message`
+//! is the attribute writer they share with multicast events.
 //!
 //! The attribute policies are C tables (src/dockfw_nl.c, built with the
 //! NLA_POLICY_* macros from the uAPI header). The core validates every
@@ -47,7 +50,7 @@ pub(crate) trait Family: 'static {
     const MCGRPS: &'static [&'static CStr];
 
     /// Handles a request; sends its own reply (or none: the core acks).
-    fn doit(cmd: u8, req: &Request<'_>) -> Result;
+    fn doit(cmd: u8, req: &Request) -> Result;
 
     /// Fills one part of a dump; returns `Ok(true)` when more parts follow.
     fn dumpit(cmd: u8, dump: &mut Dump<'_>) -> Result<bool>;
@@ -138,13 +141,19 @@ impl FamilySlot {
         if skb.is_null() {
             return Delivery::Lost;
         }
+        // INVARIANT: `skb` is a fresh message of ours, not yet sent.
+        let owned = OwnedSkb(skb);
         // SAFETY: `skb` is ours; `fam` is registered.
         let hdr = unsafe { bindings::dockfw_genlmsg_put_event(skb, fam, cmd) };
-        let mut msg = Message { skb, hdr, owned: true };
-        if hdr.is_null() || build(&mut msg).is_err() {
-            return Delivery::Lost; // `msg` frees the skb
+        if hdr.is_null() {
+            return Delivery::Lost; // `owned` frees the skb
         }
-        msg.owned = false;
+        // INVARIANT: `hdr` is the genetlink header just put into `skb`.
+        let mut msg = Message { skb, hdr };
+        if build(&mut msg).is_err() {
+            return Delivery::Lost;
+        }
+        let skb = owned.into_raw();
         // netlink_broadcast reports a listener whose queue was full as
         // -ESRCH ("delivered to nobody") unless that listener asked for
         // NETLINK_BROADCAST_ERROR; listeners were there a moment ago, so
@@ -223,33 +232,52 @@ impl<T: OnRelease> Drop for ReleaseNotifier<T> {
 
 // SAFETY: the notifier block is only touched at register/unregister.
 unsafe impl<T: OnRelease> Send for ReleaseNotifier<T> {}
-// SAFETY: as above.
+// SAFETY: `&ReleaseNotifier` has no methods: sharing it gives access to
+// nothing (the notifier block is touched only by register and drop).
 unsafe impl<T: OnRelease> Sync for ReleaseNotifier<T> {}
 
-/// Attributes of a request or of a nested attribute.
+/// Attributes of a request or of a nested attribute, by type.
+///
+/// # Invariants
+///
+/// Every non-NULL entry of `tb` points to an attribute of a request that
+/// lives for `'a`, validated against the family's policy.
 pub(crate) struct Attrs<'a> {
     tb: &'a [*mut bindings::nlattr],
 }
 
-/// A validated attribute.
+/// A validated attribute, borrowed from the request that carries it
+/// (`&'a Attr` lives no longer than the request).
 ///
 /// # Invariants
 ///
-/// Points to an attribute inside a request that lives for `'a`, validated
-/// against the family's policy (so its length matches its declared type).
-#[derive(Clone, Copy)]
-pub(crate) struct Attr<'a> {
-    nla: *const bindings::nlattr,
-    _a: PhantomData<&'a ()>,
-}
+/// Only ever seen as a reference to an attribute inside a live request,
+/// validated against the family's policy (so its length matches its
+/// declared type).
+#[repr(transparent)]
+pub(crate) struct Attr(Opaque<bindings::nlattr>);
 
-impl<'a> Attr<'a> {
-    pub(crate) fn bytes(&self) -> &'a [u8] {
-        // SAFETY: by the invariant the attribute is valid for `'a`;
+impl Attr {
+    /// # Safety
+    ///
+    /// `p` must point to a policy-validated attribute of a request that
+    /// lives for `'a`.
+    unsafe fn from_raw<'a>(p: *const bindings::nlattr) -> &'a Attr {
+        // SAFETY: `Attr` is a transparent wrapper of `nlattr`; the caller
+        // guarantees the attribute lives for `'a`.
+        unsafe { &*p.cast::<Attr>() }
+    }
+
+    fn as_raw(&self) -> *const bindings::nlattr {
+        self.0.get()
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: by the invariant the attribute lives as long as `self`;
         // `nla_data`/`nla_len` describe its payload inside the request.
         unsafe {
-            let len = bindings::dockfw_nla_len(self.nla);
-            let data = bindings::dockfw_nla_data(self.nla).cast::<u8>();
+            let len = bindings::dockfw_nla_len(self.as_raw());
+            let data = bindings::dockfw_nla_data(self.as_raw()).cast::<u8>();
             core::slice::from_raw_parts(data, usize::try_from(len).unwrap_or(0))
         }
     }
@@ -271,43 +299,48 @@ impl<'a> Attr<'a> {
     }
 
     /// A NUL_STRING attribute without its terminator.
-    pub(crate) fn str(&self) -> Option<&'a str> {
+    pub(crate) fn str(&self) -> Option<&str> {
         let b = self.bytes();
         let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
         core::str::from_utf8(&b[..end]).ok()
     }
 
     /// The elements of a nested array attribute.
-    pub(crate) fn nested_iter(&self) -> NestedIter<'a> {
-        NestedIter { parent: self.nla, prev: core::ptr::null_mut(), rem: -1, _a: PhantomData }
+    pub(crate) fn nested_iter(&self) -> NestedIter<'_> {
+        NestedIter { parent: self, prev: core::ptr::null_mut(), rem: -1 }
     }
 }
 
+/// # Invariants
+///
+/// `prev` is NULL or an element of `parent`'s payload returned by the walk.
 pub(crate) struct NestedIter<'a> {
-    parent: *const bindings::nlattr,
+    parent: &'a Attr,
     prev: *mut bindings::nlattr,
     rem: c_int,
-    _a: PhantomData<&'a ()>,
 }
 
 impl<'a> Iterator for NestedIter<'a> {
-    type Item = Attr<'a>;
-    fn next(&mut self) -> Option<Attr<'a>> {
+    type Item = &'a Attr;
+    fn next(&mut self) -> Option<&'a Attr> {
         // SAFETY: `parent` is a validated nested attribute alive for `'a`;
         // the helper walks its payload with `nla_ok` bounds checks.
-        let n = unsafe { bindings::dockfw_nla_next_nested(self.parent, self.prev, &mut self.rem) };
+        let n = unsafe { bindings::dockfw_nla_next_nested(self.parent.as_raw(), self.prev, &mut self.rem) };
         if n.is_null() {
             return None;
         }
+        // INVARIANT: `n` is the element the walk just returned.
         self.prev = n;
-        Some(Attr { nla: n, _a: PhantomData })
+        // SAFETY: an element inside `parent`'s payload, which lives for `'a`.
+        Some(unsafe { Attr::from_raw(n) })
     }
 }
 
 impl<'a> Attrs<'a> {
-    pub(crate) fn get(&self, ty: u32) -> Option<Attr<'a>> {
+    pub(crate) fn get(&self, ty: u32) -> Option<&'a Attr> {
         let p = *self.tb.get(usize::try_from(ty).ok()?)?;
-        (!p.is_null()).then_some(Attr { nla: p, _a: PhantomData })
+        // SAFETY: by the invariant a non-NULL entry lives for `'a`.
+        (!p.is_null()).then(|| unsafe { Attr::from_raw(p) })
     }
 
     pub(crate) fn has(&self, ty: u32) -> bool {
@@ -335,43 +368,59 @@ impl RuleTable {
 
     /// Parses a nested rule attribute, validating it against the rule
     /// policy; the error message goes into the request's extended ack.
-    pub(crate) fn parse<'a>(&'a mut self, nla: Attr<'a>, req: &Request<'_>) -> Result<Attrs<'a>> {
+    pub(crate) fn parse<'a>(&'a mut self, nla: &'a Attr, req: &Request) -> Result<Attrs<'a>> {
         // SAFETY: `tb` has DOCKFW_RA_MAX + 1 slots as the helper requires;
         // `nla` is a valid attribute of the live request; `info` is live.
-        to_result(unsafe { bindings::dockfw_parse_rule(self.tb.as_mut_ptr(), nla.nla, req.info) })?;
+        to_result(unsafe { bindings::dockfw_parse_rule(self.tb.as_mut_ptr(), nla.as_raw(), req.as_raw()) })?;
+        // INVARIANT: the helper filled `tb` with attributes inside `nla`,
+        // validated against the rule policy, or NULL.
         Ok(Attrs { tb: &self.tb })
     }
 }
 
-/// A request being handled.
+/// A request being handled: the `genl_info` of one `doit` call, borrowed
+/// for the call (`&Request`), so nothing taken from it (attributes, a
+/// reply) outlives the call.
 ///
 /// # Invariants
 ///
-/// `info` is the live `genl_info` of the current `doit` call.
-pub(crate) struct Request<'a> {
-    info: *mut bindings::genl_info,
-    family: *const bindings::genl_family,
-    _a: PhantomData<&'a ()>,
-}
+/// Only ever seen as a reference to the live `genl_info` of the current
+/// `doit` call of a registered family.
+#[repr(transparent)]
+pub(crate) struct Request(Opaque<bindings::genl_info>);
 
-impl<'a> Request<'a> {
-    pub(crate) fn attr(&self, ty: u32) -> Option<Attr<'a>> {
+impl Request {
+    /// # Safety
+    ///
+    /// `info` must be the live `genl_info` of a `doit` call of a family
+    /// registered by a `Registration`, for all of `'a`.
+    unsafe fn from_raw<'a>(info: *mut bindings::genl_info) -> &'a Request {
+        // SAFETY: a transparent wrapper; liveness is the caller's promise.
+        unsafe { &*info.cast::<Request>() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::genl_info {
+        self.0.get()
+    }
+
+    pub(crate) fn attr(&self, ty: u32) -> Option<&Attr> {
         // SAFETY: by the invariant `info` is live; the helper bounds-checks
         // `ty` against the family's maxattr.
-        let p = unsafe { bindings::dockfw_info_attr(self.info, ty as c_int) };
-        (!p.is_null()).then_some(Attr { nla: p, _a: PhantomData })
+        let p = unsafe { bindings::dockfw_info_attr(self.as_raw(), ty as c_int) };
+        // SAFETY: a validated attribute of this request, alive as long as it.
+        (!p.is_null()).then(|| unsafe { Attr::from_raw(p) })
     }
 
     /// The sender's netlink port id (one per socket).
     pub(crate) fn portid(&self) -> u32 {
         // SAFETY: by the invariant `info` is live.
-        unsafe { bindings::dockfw_info_portid(self.info) }
+        unsafe { bindings::dockfw_info_portid(self.as_raw()) }
     }
 
     /// Sets the extended-ack message of the reply (copied, up to 79 bytes).
     pub(crate) fn set_error_msg(&self, msg: &str) {
         // SAFETY: `info` is live; the helper copies `msg` into the ack.
-        unsafe { bindings::dockfw_info_set_msg(self.info, msg.as_ptr().cast(), msg.len()) }
+        unsafe { bindings::dockfw_info_set_msg(self.as_raw(), msg.as_ptr().cast(), msg.len()) }
     }
 
     /// Fails with `err` and `msg` in the extended ack.
@@ -380,43 +429,73 @@ impl<'a> Request<'a> {
         Err(err)
     }
 
-    /// A reply to this request.
-    pub(crate) fn reply(&self, cmd: u8, payload: usize) -> Result<Message> {
+    /// A reply to this request, to be sent with `send` during this call.
+    pub(crate) fn reply(&self, cmd: u8, payload: usize) -> Result<Reply<'_>> {
         // SAFETY: process context; a fresh skb or NULL.
         let skb = unsafe { bindings::dockfw_genlmsg_new(payload) };
         if skb.is_null() {
             return Err(ENOMEM);
         }
+        // INVARIANT: `skb` is a fresh message of ours, not yet sent.
+        let owned = OwnedSkb(skb);
+        // SAFETY: `info` is live, and so is the family it names.
+        let family = unsafe { bindings::dockfw_info_family(self.as_raw()) };
         // SAFETY: `skb` is ours, `info` and `family` are live.
-        let hdr = unsafe { bindings::dockfw_genlmsg_put_reply(skb, self.info, self.family, cmd) };
+        let hdr = unsafe { bindings::dockfw_genlmsg_put_reply(skb, self.as_raw(), family, cmd) };
         if hdr.is_null() {
-            // SAFETY: `skb` is ours and not sent.
-            unsafe { bindings::dockfw_kfree_skb(skb) };
-            return Err(emsgsize());
+            return Err(emsgsize()); // `owned` frees the skb
         }
-        Ok(Message { skb, hdr, owned: true })
+        // INVARIANT: `hdr` is the header just put into `skb`, which `owned` holds.
+        Ok(Reply { msg: Message { skb, hdr }, _owned: owned, _req: PhantomData })
     }
 
-    /// Sends `msg` back to the requester.
-    pub(crate) fn send(&self, mut msg: Message) -> Result {
-        // SAFETY: `msg` owns a complete message; `genlmsg_reply` consumes it.
+    /// Sends `reply` (one of this request's) back to the requester.
+    pub(crate) fn send(&self, reply: Reply<'_>) -> Result {
+        let Reply { msg, _owned: owned, .. } = reply;
+        // SAFETY: `msg` is a complete message in the skb `owned` holds.
         unsafe { bindings::dockfw_genlmsg_end(msg.skb, msg.hdr) };
-        msg.owned = false;
-        // SAFETY: as above; `info` is live.
-        to_result(unsafe { bindings::dockfw_genlmsg_reply(msg.skb, self.info) })
+        let skb = owned.into_raw();
+        // SAFETY: `skb` is ours and complete; `genlmsg_reply` consumes it;
+        // `info` is live.
+        to_result(unsafe { bindings::dockfw_genlmsg_reply(skb, self.as_raw()) })
     }
 }
 
-/// A message under construction (reply, or one part of a dump).
+/// An skb we allocated and have not handed to the netlink core: freed on
+/// drop unless given away with `into_raw`.
 ///
 /// # Invariants
 ///
-/// `skb` holds a genetlink header at `hdr`; when `owned`, the skb is ours to
-/// free, otherwise it belongs to the netlink core (a dump part).
+/// `0` is a live skb owned by this value.
+struct OwnedSkb(*mut bindings::sk_buff);
+
+impl OwnedSkb {
+    fn into_raw(self) -> *mut bindings::sk_buff {
+        let p = self.0;
+        core::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for OwnedSkb {
+    fn drop(&mut self) {
+        // SAFETY: by the invariant the skb is ours and unsent.
+        unsafe { bindings::dockfw_kfree_skb(self.0) };
+    }
+}
+
+/// The attribute writer of one message being built (a reply, an event, or
+/// one message of a dump part). Only reachable as `&mut Message` through a
+/// `Reply`, a `DumpEntry` or a multicast's build closure, which decide how
+/// the message ends.
+///
+/// # Invariants
+///
+/// `skb` is a live skb being built by the current holder, with a genetlink
+/// header at `hdr` followed by the attributes put so far.
 pub(crate) struct Message {
     skb: *mut bindings::sk_buff,
     hdr: *mut c_void,
-    owned: bool,
 }
 
 /// An open nested attribute; close it with `Message::nest_end`.
@@ -480,20 +559,33 @@ impl Message {
     }
 }
 
-impl Drop for Message {
-    fn drop(&mut self) {
-        if self.owned {
-            // SAFETY: an unsent reply is ours to free.
-            unsafe { bindings::dockfw_kfree_skb(self.skb) };
-        }
+/// A reply being built for the request it borrows; freed unless sent with
+/// `Request::send`.
+pub(crate) struct Reply<'r> {
+    msg: Message,
+    _owned: OwnedSkb,
+    _req: PhantomData<&'r Request>,
+}
+
+impl core::ops::Deref for Reply<'_> {
+    type Target = Message;
+    fn deref(&self) -> &Message {
+        &self.msg
     }
 }
 
-/// One part of a dump.
+impl core::ops::DerefMut for Reply<'_> {
+    fn deref_mut(&mut self) -> &mut Message {
+        &mut self.msg
+    }
+}
+
+/// One part of a dump: the skb the core gave this `dumpit` call.
 ///
 /// # Invariants
 ///
-/// `skb` and `cb` are the live arguments of the current `dumpit` call.
+/// `skb` and `cb` are the live arguments of the current `dumpit` call and
+/// `family` the registered family it dumps.
 pub(crate) struct Dump<'a> {
     skb: *mut bindings::sk_buff,
     cb: *mut bindings::netlink_callback,
@@ -501,7 +593,7 @@ pub(crate) struct Dump<'a> {
     _a: PhantomData<&'a ()>,
 }
 
-impl Dump<'_> {
+impl<'a> Dump<'a> {
     /// The dump's cursor: kept by the core between parts (`cb->args[0]`).
     pub(crate) fn cursor(&mut self) -> &mut c_long {
         // SAFETY: `cb->args` is an array of six longs owned by the callback
@@ -509,27 +601,66 @@ impl Dump<'_> {
         unsafe { &mut *bindings::dockfw_dump_args(self.cb) }
     }
 
-    /// Starts one message of the dump; `None` when this part is full.
-    pub(crate) fn start(&mut self, cmd: u8) -> Option<Message> {
+    /// Starts one message of the dump; `None` when this part is full. The
+    /// entry borrows the part, so it is the only open message and can only
+    /// be finished or cancelled in this part.
+    pub(crate) fn start(&mut self, cmd: u8) -> Option<DumpEntry<'_, 'a>> {
         // SAFETY: `skb`, `cb`, `family` are live for this call.
         let hdr = unsafe { bindings::dockfw_dump_put(self.skb, self.cb, self.family, cmd) };
-        (!hdr.is_null()).then_some(Message { skb: self.skb, hdr, owned: false })
+        // INVARIANT: `hdr` is the header just put at the end of this part.
+        (!hdr.is_null()).then(|| DumpEntry { msg: Message { skb: self.skb, hdr }, dump: self, done: false })
+    }
+}
+
+/// The last message started in a dump part. `finish` ends it; dropped
+/// unfinished (or `cancel`led), it is removed from the part, to be sent in
+/// the next one.
+///
+/// # Invariants
+///
+/// `msg.hdr` is the last message started on `dump`'s skb.
+pub(crate) struct DumpEntry<'d, 'a> {
+    msg: Message,
+    dump: &'d mut Dump<'a>,
+    done: bool,
+}
+
+impl DumpEntry<'_, '_> {
+    /// Ends the message; `generation` marks the dump interrupted
+    /// (NLM_F_DUMP_INTR) if the data changed between parts.
+    pub(crate) fn finish(mut self, generation: u32) {
+        // SAFETY: `msg` is this part's last message; the header is complete.
+        unsafe {
+            bindings::dockfw_dump_check_consistent(self.dump.cb, self.msg.hdr, generation);
+            bindings::dockfw_genlmsg_end(self.dump.skb, self.msg.hdr);
+        }
+        self.done = true;
     }
 
-    /// Ends a message; `generation` marks the dump interrupted
-    /// (NLM_F_DUMP_INTR) if the data changed between parts.
-    pub(crate) fn finish(&mut self, msg: Message, generation: u32) {
-        // SAFETY: `msg` belongs to this part's skb; the header is complete.
-        unsafe {
-            bindings::dockfw_dump_check_consistent(self.cb, msg.hdr, generation);
-            bindings::dockfw_genlmsg_end(self.skb, msg.hdr);
+    /// Removes a message that did not fit, to be sent in the next part.
+    pub(crate) fn cancel(self) {}
+}
+
+impl Drop for DumpEntry<'_, '_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // SAFETY: by the invariant `msg` is the last message started on
+            // this skb, so trimming the skb back to its header removes it.
+            unsafe { bindings::dockfw_genlmsg_cancel(self.dump.skb, self.msg.hdr) };
         }
     }
+}
 
-    /// Drops a message that did not fit, to be sent in the next part.
-    pub(crate) fn cancel(&mut self, msg: Message) {
-        // SAFETY: `msg` is the last message started on this skb.
-        unsafe { bindings::dockfw_genlmsg_cancel(self.skb, msg.hdr) };
+impl core::ops::Deref for DumpEntry<'_, '_> {
+    type Target = Message;
+    fn deref(&self) -> &Message {
+        &self.msg
+    }
+}
+
+impl core::ops::DerefMut for DumpEntry<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Message {
+        &mut self.msg
     }
 }
 
@@ -567,10 +698,11 @@ impl<F: Family> Adapter<F> {
     unsafe extern "C" fn doit(skb: *mut bindings::sk_buff, info: *mut bindings::genl_info) -> c_int {
         let _ = skb;
         // SAFETY: the genl core passes a live `info` whose header was
-        // validated; the family pointer is ours and registered.
-        let (cmd, family) = unsafe { (genl_cmd(info), genl_family(info)) };
-        let req = Request { info, family, _a: PhantomData };
-        match F::doit(cmd, &req) {
+        // validated.
+        let cmd = unsafe { genl_cmd(info) };
+        // SAFETY: `info` is live for this call, of our registered family.
+        let req = unsafe { Request::from_raw(info) };
+        match F::doit(cmd, req) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -584,6 +716,7 @@ impl<F: Family> Adapter<F> {
         // SAFETY: `cb` is live; the helper reads the command from the
         // request's genetlink header and the family from the callback.
         let (cmd, family) = unsafe { (bindings::dockfw_dump_cmd(cb), bindings::dockfw_dump_family(cb)) };
+        // INVARIANT: the live arguments of this call, of our registered family.
         let mut d = Dump { skb, cb, family, _a: PhantomData };
         match F::dumpit(cmd, &mut d) {
             // A positive return asks the core for another part.
@@ -602,16 +735,35 @@ unsafe fn genl_cmd(info: *mut bindings::genl_info) -> u8 {
     unsafe { bindings::dockfw_info_cmd(info) }
 }
 
-/// # Safety
-/// `info` must be a live `genl_info`.
-unsafe fn genl_family(info: *mut bindings::genl_info) -> *const bindings::genl_family {
-    // SAFETY: guaranteed by the caller.
-    unsafe { bindings::dockfw_info_family(info) }
+impl<F: Family> Adapter<F> {
+    /// The family's operations, one per `F::COMMANDS` entry, built at
+    /// compile time: every command needs CAP_NET_ADMIN, with our `doit`
+    /// and, where the command has one, our `dumpit`. The genl core only
+    /// reads the table, so it is a constant (promoted to `'static` where
+    /// `register` takes its address), not per-registration storage.
+    const OPS: [bindings::genl_ops; MAX_COMMANDS] = {
+        // SAFETY: `genl_ops` is plain data (integers, nullable pointers and
+        // optional function pointers), for which all-zero is valid: "unset".
+        let mut ops: [bindings::genl_ops; MAX_COMMANDS] = unsafe { core::mem::zeroed() };
+        let mut i = 0;
+        while i < F::COMMANDS.len() && i < MAX_COMMANDS {
+            let c = F::COMMANDS[i];
+            ops[i].cmd = c.cmd;
+            ops[i].flags = bindings::dockfw_kconsts_DOCKFW_K_ADMIN_PERM as u8;
+            if c.doit {
+                ops[i].doit = Some(Self::doit);
+            }
+            if c.dump {
+                ops[i].dumpit = Some(Self::dumpit);
+            }
+            i += 1;
+        }
+        ops
+    };
 }
 
 struct FamilyStorage {
     family: Opaque<bindings::genl_family>,
-    ops: [bindings::genl_ops; MAX_COMMANDS],
     mcgrps: [bindings::genl_multicast_group; 2],
 }
 
@@ -620,7 +772,8 @@ struct FamilyStorage {
 /// # Invariants
 ///
 /// `storage.family` is registered with `genl_register_family` and points
-/// into `storage` (ops, multicast groups), which is pinned on the heap.
+/// into `storage` (multicast groups), which is pinned on the heap, and to
+/// the constant `Adapter::<F>::OPS`.
 pub(crate) struct Registration<F: Family> {
     storage: core::pin::Pin<KBox<FamilyStorage>>,
     _f: PhantomData<F>,
@@ -634,7 +787,6 @@ impl<F: Family> Registration<F> {
         let mut storage = KBox::pin(
             FamilyStorage {
                 family: Opaque::new(bindings::genl_family::default()),
-                ops: [bindings::genl_ops::default(); MAX_COMMANDS],
                 mcgrps: [bindings::genl_multicast_group::default(); 2],
             },
             GFP_KERNEL,
@@ -642,17 +794,6 @@ impl<F: Family> Registration<F> {
         // SAFETY: we only fill in plain fields; nothing is moved out of the
         // pinned allocation.
         let s = unsafe { storage.as_mut().get_unchecked_mut() };
-        for (i, c) in F::COMMANDS.iter().enumerate() {
-            let op = &mut s.ops[i];
-            op.cmd = c.cmd;
-            op.flags = bindings::dockfw_kconsts_DOCKFW_K_ADMIN_PERM as u8;
-            if c.doit {
-                op.doit = Some(Adapter::<F>::doit);
-            }
-            if c.dump {
-                op.dumpit = Some(Adapter::<F>::dumpit);
-            }
-        }
         for (i, name) in F::MCGRPS.iter().enumerate() {
             let dst = &mut s.mcgrps[i].name;
             for (d, &b) in dst.iter_mut().zip(super::compat::cstr_bytes(name)) {
@@ -669,7 +810,8 @@ impl<F: Family> Registration<F> {
         fam.maxattr = F::MAX_ATTR;
         // SAFETY: returns a pointer to a static C policy table.
         fam.policy = unsafe { bindings::dockfw_nl_family_policy() };
-        fam.ops = s.ops.as_ptr();
+        let ops: &'static [bindings::genl_ops; MAX_COMMANDS] = &Adapter::<F>::OPS;
+        fam.ops = ops.as_ptr();
         fam.n_ops = F::COMMANDS.len() as u8;
         fam.mcgrps = s.mcgrps.as_ptr();
         fam.n_mcgrps = F::MCGRPS.len() as u8;
@@ -682,6 +824,8 @@ impl<F: Family> Registration<F> {
         // storage, which outlives the registration (dropped after unregister).
         to_result(unsafe { bindings::genl_register_family(s.family.get()) })?;
         F::slot().publish(s.family.get());
+        // INVARIANT: the family is registered and points into `storage`
+        // (pinned, dropped only after unregistering) and to the constant ops.
         Ok(Self { storage, _f: PhantomData })
     }
 }
@@ -699,5 +843,6 @@ impl<F: Family> Drop for Registration<F> {
 // SAFETY: the storage is only touched at register and unregister time, which
 // the module loader serialises; `&Registration` exposes nothing.
 unsafe impl<F: Family> Send for Registration<F> {}
-// SAFETY: as above.
+// SAFETY: `&Registration` has no methods: sharing it gives access to
+// nothing; the genl core reads the family through its own pointer.
 unsafe impl<F: Family> Sync for Registration<F> {}

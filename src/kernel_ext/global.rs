@@ -34,8 +34,10 @@ impl<T: Sync + 'static> Global<T> {
         // SAFETY: the value stays pinned where it is: we never move it out
         // of the box, and `Published::drop` frees it in place.
         let p = KBox::into_raw(unsafe { Pin::into_inner_unchecked(value) });
-        // SAFETY: single writer, as above; the value is fully initialised.
+        // SAFETY: module init is the only writer (checked empty just above);
+        // the value is fully initialised.
         unsafe { self.ptr.replace(p) };
+        // INVARIANT: `ptr` now points to the value this one guard owns.
         Ok(Published { global: self })
     }
 

@@ -508,5 +508,5 @@ impl<T: PacketHook> Drop for PernetHooks<T> {
 // which the pernet core serialises with `pernet_ops_rwsem`; no `&self`
 // method reads them.
 unsafe impl<T: PacketHook> Send for PernetHooks<T> {}
-// SAFETY: as above, `&PernetHooks` gives access to nothing.
+// SAFETY: `&PernetHooks` has no methods: sharing it gives access to nothing.
 unsafe impl<T: PacketHook> Sync for PernetHooks<T> {}

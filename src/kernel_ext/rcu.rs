@@ -146,7 +146,9 @@ pub(crate) struct RcuBox<T: Send + Sync> {
 // SAFETY: the cell hands out `&T` to any thread under the RCU read lock and
 // moves `KBox<T>` between threads: `T: Send + Sync` makes both sound.
 unsafe impl<T: Send + Sync> Sync for RcuBox<T> {}
-// SAFETY: as above.
+// SAFETY: moving the cell moves ownership of its `KBox<T>` (sound for
+// `T: Send`) and of a mutex that is not held across the move (a `&mut`
+// or owned cell has no reader or writer inside it).
 unsafe impl<T: Send + Sync> Send for RcuBox<T> {}
 
 impl<T: Send + Sync> RcuBox<T> {
@@ -198,7 +200,7 @@ impl<T: Send + Sync> RcuBox<T> {
         let _guard = self.writer.lock();
         // SAFETY: we hold `writer`, so we are the only writer.
         let old = unsafe { self.ptr.writer_get() };
-        // SAFETY: as above, `old` is NULL or a live `T` owned by the cell,
+        // SAFETY: `old` is NULL or a live `T` owned by the cell,
         // which nobody else can free while we hold `writer`.
         let (new, r) = f(unsafe { old.as_ref() })?;
         let newp = new.map_or(core::ptr::null_mut(), KBox::into_raw);

@@ -5,6 +5,7 @@
 
 use crate::kernel_ext::uapi::{set_cpu, HOST_CPUS};
 use crate::reference::Rng;
+use crate::model::{Family, Hook};
 use crate::rules::*;
 use crate::ruleset::Ruleset;
 use kernel::alloc::{flags::GFP_KERNEL, KBox, KVVec};
@@ -202,4 +203,47 @@ fn the_prefilter_sees_both_layers() {
     // Deleting the only 8080 rule: no longer a candidate.
     let rs = KBox::into_inner(rs.without(rs.position(21).unwrap()).unwrap());
     assert!(!rs.may_match(at(8080)));
+}
+
+#[test]
+fn counters_come_in_chunks_of_many_rules() {
+    // One counter chunk (an Arc and its per-CPU cells) serves 64 rules: a
+    // replace with 640 rules makes about ten of them, plus the layer's own
+    // vectors, not one per rule.
+    let rules: Vec<Rule> = (1..=640).map(|id| rule(id, 0, 80)).collect();
+    let before = kernel::allocations();
+    let rs = replace(&Ruleset::empty(), &rules, 641);
+    let used = kernel::allocations() - before;
+    assert_eq!(rs.len(), 640);
+    assert!(used < 60, "{used} allocations for 640 rules' counters: chunks are not shared");
+    // And adding one more rule to a set whose chunk has room takes no new
+    // chunk: the few vectors of a delta only.
+    let before = kernel::allocations();
+    let rs = KBox::into_inner(rs.with_added(rule(641, 0, 80), 642).unwrap());
+    assert!(kernel::allocations() - before < 12, "one add made {} allocations", kernel::allocations() - before);
+    assert_eq!(rs.len(), 641);
+}
+
+#[test]
+fn what_the_hooks_must_look_at_is_the_union_of_both_layers() {
+    // The base needs conntrack (orig-dport) and hooks FORWARD; the delta
+    // needs device names and hooks FORWARD too: the published set must need
+    // both and keep FORWARD in its mask (an intersection or an exclusive-or
+    // of the layers would drop one).
+    let mut orig = rule(1, 0, 80);
+    orig.dport = None;
+    orig.orig_dport = Some(PortRange { min: 8081, max: 8081 });
+    orig.hooks = 1 << Hook::Forward.index();
+    let rs = replace(&Ruleset::empty(), &[orig], 2);
+    assert!(rs.needs.ct && !rs.needs.ifnames && !rs.needs.netns);
+    let mut named = rule(2, 0, 80);
+    named.hooks = 1 << Hook::Forward.index();
+    named.iif = IfMatch::parse("veth-ext");
+    let both = KBox::into_inner(rs.with_added(named, 3).unwrap());
+    assert!(!both.view().delta.rules.is_empty(), "rule 2 must sit in the delta");
+    assert!(both.needs.ct, "the base's conntrack need was lost");
+    assert!(both.needs.ifnames, "the delta's device-name need was lost");
+    let fwd = hook_bit(Family::Ipv4, Hook::Forward) | hook_bit(Family::Ipv6, Hook::Forward);
+    assert_eq!(both.mask & fwd, fwd, "mask {:#x}", both.mask);
+    assert_eq!(both.mask, rs.mask | hook_mask(&[named]));
 }

@@ -21,7 +21,18 @@ pub fn fail_allocations_after(n: Option<usize>) {
     BUDGET.with(|b| b.set(n));
 }
 
+std::thread_local! {
+    /// Allocations made by the calling thread through this crate.
+    static COUNT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many allocations the calling thread has made through this crate.
+pub fn allocations() -> u64 {
+    COUNT.with(|c| c.get())
+}
+
 fn charge() -> Result<(), alloc::AllocError> {
+    COUNT.with(|c| c.set(c.get() + 1));
     BUDGET.with(|b| match b.get() {
         Some(0) => Err(alloc::AllocError),
         Some(n) => {
