@@ -261,6 +261,16 @@ def ctl_json(g, name):
         raise CheckFailed(f"dockfwctl ({name}) printed no JSON ({e}): {out[:200]!r}")
 
 
+def backlog_drops(g):
+    """Packets the kernel's input backlogs dropped between the facts
+    backlog_before and backlog_after (guest lib.sh softnet_drops): lost
+    before any netfilter hook, so not dockfw's. Reported when not zero."""
+    n = int(g.fact("backlog_after")) - int(g.fact("backlog_before"))
+    if n:
+        print(f"NOTE: {n} packets dropped by full input backlogs (/proc/net/softnet_stat) on a loaded host")
+    return n
+
+
 def expect_blocked(g, name):
     o = g.outcome(name)
     expect(o == "OUTCOME timeout", f"{name}: expected the connection to be dropped (timeout), got {o!r}")
@@ -404,9 +414,11 @@ def filter_replace_counters(g):
     b = [int(x) for x in g.fact("snmp_c2_before").split()]
     a = [int(x) for x in g.fact("snmp_c2_after").split()]
     reached = (a[0] + a[1]) - (b[0] + b[1])
+    backlog = backlog_drops(g)
     expect(sent > 500, f"c1 sent only {sent} datagrams during the replaces (/proc/net/snmp)")
-    expect(reached == sent, f"c1 sent {sent} datagrams, c2's UDP saw {reached} (in, errors, rcvbuf deltas "
-                            f"{[x - y for x, y in zip(a, b)]}): {sent - reached} lost during atomic replaces")
+    expect(reached + backlog == sent, f"c1 sent {sent} datagrams, c2's UDP saw {reached} (in, errors, rcvbuf deltas "
+                                      f"{[x - y for x, y in zip(a, b)]}) and the input backlogs dropped {backlog}: "
+                                      f"{sent - reached - backlog} lost during atomic replaces")
     expect(after["generation"] - before["generation"] == 50, "50 replaces should bump the generation by 50")
     saved = ctl_ok(g, "after_replace")
     body = [l for l in saved.splitlines() if l and not l.startswith("#")]
@@ -584,8 +596,11 @@ def stream_lifecycle(g):
     # the end of the receiver's count: NoPorts).
     b = [int(x) for x in g.fact("snmp_c2_before").split()]
     a = [int(x) for x in g.fact("snmp_c2_after").split()]
-    expect(sum(a) - sum(b) == 20000, f"c2's UDP saw {sum(a) - sum(b)} of the 20000 traced datagrams "
-                                     f"(InDatagrams, InErrors, NoPorts deltas {[x - y for x, y in zip(a, b)]})")
+    backlog = backlog_drops(g)
+    expect(sum(a) - sum(b) + backlog == 20000,
+           f"c2's UDP saw {sum(a) - sum(b)} of the 20000 traced datagrams (InDatagrams, InErrors, NoPorts deltas "
+           f"{[x - y for x, y in zip(a, b)]}) and the input backlogs dropped {backlog}: "
+           f"{20000 - sum(a) + sum(b) - backlog} unaccounted for")
     expect(g.fact("filters_after_slow") == "0", "the slow session's filter outlived it")
     # The late session: one datagram, sent right after it was ready, while
     # a silent filter holder had made the hooks cache "nobody listens".

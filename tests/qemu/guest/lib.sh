@@ -31,6 +31,18 @@ udp_snmp() {
 		$1 == "Udp:" { n = split(want, w, " "); for (i = 1; i <= n; i++) printf "%s%s", $col[w[i]], (i < n ? " " : "\n") }'
 }
 
+# softnet_drops: packets the kernel dropped because a CPU's input backlog
+# (net.core.netdev_max_backlog) was full, summed over CPUs (second column
+# of /proc/net/softnet_stat, hex; global, not per namespace). A veth hands
+# each packet to its peer through that backlog, before any netfilter hook,
+# so an unpaced flood on a loaded host can lose some there: not dockfw's
+# doing (its own drops are NF_DROP, in its `dropped` counter, never here).
+softnet_drops() {
+	s=0
+	while read -r _ d _; do s=$((s + 0x$d)); done < /proc/net/softnet_stat
+	echo "$s"
+}
+
 # add_container NAME IP: a namespace whose eth0 is a veth on docker0.
 add_container() {
 	$IP netns add "$1"

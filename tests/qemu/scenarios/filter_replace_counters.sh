@@ -38,6 +38,7 @@ wait_udp c2 9998
 # to a drop rule on the way.
 fact snmp_c1_before "$(udp_snmp c1 OutDatagrams)"
 fact snmp_c2_before "$(udp_snmp c2 InDatagrams InErrors RcvbufErrors)"
+fact backlog_before "$(softnet_drops)"
 $IP netns exec c1 dfwprobe udp-send 172.17.0.3 9998 100000000 64 > /dev/null &
 sender=$!
 i=0
@@ -54,6 +55,7 @@ wait $sender 2>/dev/null || :
 sleep 0.5
 fact snmp_c1_after "$(udp_snmp c1 OutDatagrams)"
 fact snmp_c2_after "$(udp_snmp c2 InDatagrams InErrors RcvbufErrors)"
+fact backlog_after "$(softnet_drops)"
 fact replace_failures "$fails"
 ctl stats_after stats --json
 ctl after_replace save

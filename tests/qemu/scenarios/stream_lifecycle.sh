@@ -27,6 +27,7 @@ i=0
 while ! grep -q '^tracing:' /tmp/slow.err && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.05; done
 ctl stats_before stats --json
 fact snmp_c2_before "$(udp_snmp c2 InDatagrams InErrors NoPorts)"
+fact backlog_before "$(softnet_drops)"
 $IP netns exec c2 dfwprobe udp-count 9999 4000 > /tmp/count &
 counter=$!
 wait_udp c2 9999
@@ -35,6 +36,7 @@ wait $counter
 fact udp_sent "$(cat /tmp/sent)"
 fact udp_received "$(cat /tmp/count)"
 fact snmp_c2_after "$(udp_snmp c2 InDatagrams InErrors NoPorts)"
+fact backlog_after "$(softnet_drops)"
 ctl stats_flood stats --json
 kill -KILL $slow
 wait $slow 2>/dev/null || true

@@ -21,7 +21,10 @@ use crate::codec::RuleEntry;
 use crate::docker::{Client, Container, DockerError};
 use crate::resolve::{self, Change, Lookup};
 use crate::rules::Rule;
-use crate::{fail, Fail, ReplaceError, EXIT_DOCKER, EXIT_IO, EXIT_KERNEL, STOP};
+use super::rules::{dump_rules, replace_rules, ReplaceError};
+use super::stats::stats;
+use crate::error::{fail, Exit, Fail};
+use crate::signals::STOP;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -113,7 +116,7 @@ pub fn sync(k: &mut dyn Kernel, e: &dyn Engine, log: &mut dyn FnMut(&str)) -> Re
             Err(ReplaceError::Fail(f)) => return Err(SyncError::Kernel(f)),
         }
     }
-    Err(SyncError::Kernel(fail(EXIT_KERNEL, format!("watch: the ruleset kept changing during {MAX_ATTEMPTS} attempts"))))
+    Err(SyncError::Kernel(fail(Exit::Kernel, format!("watch: the ruleset kept changing during {MAX_ATTEMPTS} attempts"))))
 }
 
 /// The kernel over netlink.
@@ -123,19 +126,19 @@ struct NlKernel {
 
 impl Kernel for NlKernel {
     fn generation(&mut self) -> Result<u32, Fail> {
-        let s = crate::stats(&self.conn)?;
+        let s = stats(&self.conn)?;
         s.iter()
             .find(|(k, _)| k == "generation")
             .map(|&(_, v)| v as u32)
-            .ok_or_else(|| fail(EXIT_IO, "watch: the statistics have no generation"))
+            .ok_or_else(|| fail(Exit::Io, "watch: the statistics have no generation"))
     }
 
     fn rules(&mut self) -> Result<Vec<Rule>, Fail> {
-        Ok(crate::dump_rules(&self.conn, "watch: read rules")?.into_iter().map(|e: RuleEntry| e.rule).collect())
+        Ok(dump_rules(&self.conn, "watch: read rules")?.into_iter().map(|e: RuleEntry| e.rule).collect())
     }
 
     fn replace(&mut self, generation: u32, rules: &[Rule]) -> Result<(), ReplaceError> {
-        crate::replace_rules(&self.conn, rules.iter(), Some(generation), &|i| format!("rule {}", rules[i].id))
+        replace_rules(&self.conn, rules.iter(), Some(generation), &|i| format!("rule {}", rules[i].id))
     }
 }
 
@@ -190,8 +193,8 @@ fn step(
 
 pub fn run(once: bool, interval: Duration, verbose: bool) -> Result<(), Fail> {
     let what = "watch";
-    let client = Client::from_env().map_err(|e| fail(EXIT_DOCKER, format!("{what}: {e}")))?;
-    let mut k = NlKernel { conn: crate::open(what)? };
+    let client = Client::from_env().map_err(|e| fail(Exit::Docker, format!("{what}: {e}")))?;
+    let mut k = NlKernel { conn: super::open(what)? };
     let mut log = |m: &str| log_line(m);
     if once {
         return match sync(&mut k, &client, &mut log) {
@@ -199,11 +202,11 @@ pub fn run(once: bool, interval: Duration, verbose: bool) -> Result<(), Fail> {
                 log_line(&summary(&s));
                 Ok(())
             }
-            Err(SyncError::Docker(e)) => Err(fail(EXIT_DOCKER, format!("{what}: {e}"))),
+            Err(SyncError::Docker(e)) => Err(fail(Exit::Docker, format!("{what}: {e}"))),
             Err(SyncError::Kernel(f)) => Err(f),
         };
     }
-    crate::install_stop_handlers();
+    crate::signals::install_stop_handlers();
     follow(&mut k, &client, interval, verbose, &|| STOP.load(Ordering::SeqCst), &mut log)?;
     log_line("stopped");
     Ok(())
@@ -338,10 +341,10 @@ mod tests {
                 self.generation += 1;
             }
             if generation != self.generation {
-                return Err(ReplaceError::Stale(fail(EXIT_KERNEL, "ruleset changed since BEGIN")));
+                return Err(ReplaceError::Stale(fail(Exit::Kernel, "ruleset changed since BEGIN")));
             }
             for r in rules {
-                r.validate().map_err(|m| ReplaceError::Fail(fail(EXIT_KERNEL, m)))?;
+                r.validate().map_err(|m| ReplaceError::Fail(fail(Exit::Kernel, m)))?;
             }
             self.rules = rules.to_vec();
             self.generation += 1;
