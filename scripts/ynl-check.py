@@ -71,6 +71,42 @@ def c_bounds(text, array):
     return out
 
 
+def decode_check(schema):
+    """3. What the kernel's YNL prints for a rule and an event built here
+    on the wire: addresses as text (display-hint), the hook mask as hook
+    names (the `hook` flags enum), the conntrack state as its name. The
+    family object is made without a socket (nothing here talks to a
+    kernel): the spec, and YnlFamily's own attribute decoder."""
+    import struct
+    from lib.ynl import NlAttrs, YnlFamily
+    from lib.nlspec import SpecFamily
+
+    fam = object.__new__(YnlFamily)
+    SpecFamily.__init__(fam, SPEC, schema_path=schema)
+    fam.process_unknown = False
+    fam.include_raw = False
+
+    def attr(ty, b):
+        n = 4 + len(b)
+        return struct.pack("HH", n, ty) + b + bytes((4 - n % 4) % 4)
+
+    r, e = fam.attr_sets["rule"], fam.attr_sets["event"]
+    rule = (attr(r["saddr"].value, bytes([10, 0, 0, 2])) + attr(r["hooks"].value, struct.pack("I", 0b10100))
+            + attr(r["orig-daddr"].value, bytes.fromhex("20010db8" + "00" * 11 + "01")))
+    ev = (attr(e["saddr"].value, bytes([172, 17, 0, 2])) + attr(e["ct-state"].value, struct.pack("I", 2))
+          + attr(e["orig-daddr"].value, bytes([10, 0, 0, 1])))
+    try:
+        got_r, got_e = fam._decode(NlAttrs(rule), "rule"), fam._decode(NlAttrs(ev), "event")
+    except Exception as x:  # what the kernel's cli.py would print
+        check("the kernel's YNL decodes a rule and an event", False, repr(x))
+        return
+    want_r = {"saddr": "10.0.0.2", "hooks": {"forward", "postrouting"}, "orig-daddr": "2001:db8::1"}
+    want_e = {"saddr": "172.17.0.2", "ct-state": {"established"}, "orig-daddr": "10.0.0.1"}
+    norm = lambda d: {k: set(v) if isinstance(v, (list, set)) else v for k, v in d.items()}  # noqa: E731
+    check("the kernel's YNL prints addresses as text and hooks and conntrack states by name",
+          norm(got_r) == want_r and norm(got_e) == want_e, f"rule {got_r}, event {got_e}")
+
+
 def main():
     sys.path.insert(0, os.path.join(ynl_lib(), "tools/net/ynl"))
     from lib import SpecFamily  # the kernel's own nlspec
@@ -104,6 +140,8 @@ def main():
             if have != c_has:
                 bad.append(f"{a['name']}: spec checks {have or 'none'}, C policy {c_has or 'none'}")
         check(f"attribute set {set_name}: the spec's checks are {array}'s bounds", not bad, "; ".join(bad))
+    if fam is not None:
+        decode_check(schema)
     passed = sum(results)
     print(f"ynl: {passed} passed, {len(results) - passed} failed")
     sys.exit(0 if passed == len(results) else 1)

@@ -49,7 +49,10 @@ import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import checks  # noqa: E402
+import qemucheck  # noqa: E402
+
+# scenarios/NAME/{guest.sh,check.py}, found by folder.
+SCENARIOS = qemucheck.scenarios()
 
 BUILD = os.path.join(TOP, "build")
 # DOCKFW_QEMU_WORK moves the initramfs and the logs elsewhere, so that two
@@ -260,9 +263,9 @@ def build_initramfs(module, kmods=None):
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/docker.sh"), os.path.join(ROOT, "scenarios/docker.sh"))
     with open(os.path.join(ROOT, "scenarios/uapi.sh"), "w") as f:
         f.write(uapi_shell(os.path.join(TOP, "include/uapi/linux/dockfw.h")))
-    sdir = os.path.join(TOP, "tests/qemu/scenarios")
-    for s in os.listdir(sdir):
-        shutil.copy2(os.path.join(sdir, s), os.path.join(ROOT, "scenarios", s))
+    # The guest runs /scenarios/NAME.sh (guest/init).
+    for name in SCENARIOS:
+        shutil.copy2(os.path.join(qemucheck.SCENARIO_DIR, name, "guest.sh"), os.path.join(ROOT, "scenarios", name + ".sh"))
     cpio = subprocess.Popen("find . -print0 | cpio --null -o -H newc --quiet | gzip -1",
                             shell=True, cwd=ROOT, stdout=open(IMAGE, "wb"))
     if cpio.wait() != 0:
@@ -385,11 +388,8 @@ def pick_accel(kernel):
 
 
 def timeouts():
-    """Per-scenario guest time limits declared by the check modules."""
-    t = {}
-    for mod in (checks, sys.modules.get("checks_robust"), sys.modules.get("checks_docker")):
-        t.update(getattr(mod, "TIMEOUTS", {}) if mod else {})
-    return t
+    """Per-scenario guest time limits declared by the checks (`TIMEOUT`)."""
+    return {n: m.TIMEOUT for n, m in SCENARIOS.items() if hasattr(m, "TIMEOUT")}
 
 
 def stock_kernel_errors(out, release):
@@ -446,7 +446,7 @@ def run(kernel, names, demo=False, module=None, timeout_scale=1.0, kmods=None, r
         errors = []
         if timed_out:
             errors.append("guest timed out")
-        g = checks.GuestLog(out)
+        g = qemucheck.GuestLog(out)
         if g.exit_code is None:
             errors.append("scenario did not finish (crash or hang?)")
         elif g.exit_code != 0:
@@ -463,13 +463,13 @@ def run(kernel, names, demo=False, module=None, timeout_scale=1.0, kmods=None, r
                           "its KASAN can report false wild-memory-accesses at boot")
         if g.exit_code == 0:
             try:
-                checks.CHECKS[name](g)
-            except checks.CheckFailed as e:
+                SCENARIOS[name].check(g)
+            except qemucheck.CheckFailed as e:
                 errors.append(str(e))
             except Exception as e:  # a check that breaks fails its scenario, not the suite
                 errors.append(f"check crashed: {e!r}")
         if demo:
-            checks.show_demo(g)
+            qemucheck.show_demo(g)
         status = "PASS" if not errors else "FAIL"
         print(f"{status} {name} ({secs:.1f}s, log {os.path.relpath(os.path.join(LOGS, name + '.log'), TOP)})", flush=True)
         for e in errors:
@@ -511,10 +511,10 @@ def main():
         scale *= 4
     if a.size == "full":
         scale *= 10
-    names = a.scenarios or (["trace_dnat"] if a.demo else list(checks.CHECKS))
-    unknown = [n for n in names if n not in checks.CHECKS]
+    names = a.scenarios or (["trace_dnat"] if a.demo else list(SCENARIOS))
+    unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
-        sys.exit(f"run.py: unknown scenario(s) {unknown}; known: {list(checks.CHECKS)}")
+        sys.exit(f"run.py: unknown scenario(s) {unknown}; known: {list(SCENARIOS)}")
     if bool(a.kmods) != bool(a.release):
         sys.exit("run.py: --kmods and --release go together")
     if a.kmods:

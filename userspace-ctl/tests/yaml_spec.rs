@@ -254,7 +254,7 @@ fn definitions_match_the_header_enums() {
         }
     }
     seen.sort();
-    assert_eq!(seen, ["dockfw_ctstate", "dockfw_replace_phase", "dockfw_verdict"]);
+    assert_eq!(seen, ["dockfw_ctstate", "dockfw_hook", "dockfw_replace_phase", "dockfw_verdict"]);
 }
 
 #[test]

@@ -68,7 +68,7 @@ enum dockfw_rule_attr {
 	DOCKFW_RA_ID,		/* u32: set by the kernel on add, given on replace */
 	DOCKFW_RA_PRIORITY,	/* u32: lower first; ties in id order (default 1000) */
 	DOCKFW_RA_VERDICT,	/* u8: enum dockfw_verdict (required) */
-	DOCKFW_RA_HOOKS,	/* u32: mask of 1 << NF_INET_* (default: all five) */
+	DOCKFW_RA_HOOKS,	/* u32: mask of enum dockfw_hook (default: all five) */
 	DOCKFW_RA_FAMILY,	/* u8: NFPROTO_IPV4 or NFPROTO_IPV6 */
 	DOCKFW_RA_PROTO,	/* u8: IPPROTO_* */
 	DOCKFW_RA_SADDR,	/* binary, 4 or 16 bytes */
@@ -119,6 +119,15 @@ enum dockfw_ctstate {
 	DOCKFW_CTSTATE_UNTRACKED	= 1 << 3,
 };
 #define DOCKFW_CTSTATE_ALL 0xf
+
+/* The bits of DOCKFW_RA_HOOKS: 1 << NF_INET_* of each hook point. */
+enum dockfw_hook {
+	DOCKFW_HOOK_PREROUTING		= 1 << 0,
+	DOCKFW_HOOK_INPUT		= 1 << 1,
+	DOCKFW_HOOK_FORWARD		= 1 << 2,
+	DOCKFW_HOOK_OUTPUT		= 1 << 3,
+	DOCKFW_HOOK_POSTROUTING		= 1 << 4,
+};
 
 enum dockfw_replace_phase {
 	DOCKFW_REPLACE_BEGIN,	/* start staging for this socket */

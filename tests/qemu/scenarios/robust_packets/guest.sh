@@ -2,7 +2,7 @@
 # Hostile packets through the hooks: the corpus of `dfwprobe craft`
 # (tests/guest-tools/src/craft.rs), sent once each from c1, and a large TCP
 # transfer c1 -> c2 whose skbs are GSO (non-linear, up to 64 KiB) at c1's
-# LOCAL_OUT. Documented verdicts are in checks_robust.py (PACKET_CASES).
+# LOCAL_OUT. Documented verdicts are in tests/qemu/robustcheck.py (PACKET_CASES).
 # On the debug kernel, KASAN watches every read the hooks make.
 . /scenarios/lib.sh
 case "${dfwsize:-small}" in full) BULK=67108864 ;; *) BULK=4194304 ;; esac
