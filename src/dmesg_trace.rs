@@ -103,9 +103,13 @@ impl fmt::Display for CtField<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Some(c) = self.0 else { return Ok(()) };
         write!(f, " ct={}{} orig=", c.state.name(), if c.reply { ",reply" } else { "" })?;
-        match c.src {
-            crate::model::Addr::V4(_) => write!(f, "{}:{}->{}:{}", c.src, c.sport, c.dst, c.dport)?,
-            crate::model::Addr::V6(_) => write!(f, "[{}]:{}->[{}]:{}", c.src, c.sport, c.dst, c.dport)?,
+        // Ports only where the tuple has them: an ICMP or GRE tuple keeps an
+        // echo id or key there, which `:0` or `:4711` would misreport.
+        let ports = matches!(c.proto, crate::packet::IPPROTO_TCP | crate::packet::IPPROTO_UDP);
+        match (c.src, ports) {
+            (crate::model::Addr::V4(_), true) => write!(f, "{}:{}->{}:{}", c.src, c.sport, c.dst, c.dport)?,
+            (crate::model::Addr::V6(_), true) => write!(f, "[{}]:{}->[{}]:{}", c.src, c.sport, c.dst, c.dport)?,
+            (_, false) => write!(f, "{}->{}", c.src, c.dst)?,
         }
         write!(f, " dnat={}", c.dnat as u8)
     }

@@ -5,6 +5,7 @@
  * exported as real functions for the Rust side, plus the module parameters,
  * which the 6.12 Rust `module!` macro cannot declare. No policy lives here.
  */
+#include <linux/srcu.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/netdevice.h>
@@ -231,6 +232,15 @@ void dockfw_rcu_read_unlock(void) { rcu_read_unlock(); }
 void *dockfw_rcu_dereference(void *const *slot) { return rcu_dereference(*(void __rcu *const *)slot); }
 void dockfw_rcu_assign_pointer(void **slot, void *ptr) { rcu_assign_pointer(*(void __rcu **)slot, ptr); }
 void dockfw_synchronize_rcu(void) { synchronize_rcu(); }
+
+/* Readers of the module state that may sleep (netlink handlers, pernet,
+ * parameter and notifier callbacks) hold this SRCU domain's read lock; the
+ * state is freed only after synchronize_srcu(). Static SRCU in a module is
+ * set up and torn down by the module loader's SRCU notifier. */
+DEFINE_STATIC_SRCU(dockfw_state_srcu);
+int dockfw_state_srcu_read_lock(void) { return srcu_read_lock(&dockfw_state_srcu); }
+void dockfw_state_srcu_read_unlock(int idx) { srcu_read_unlock(&dockfw_state_srcu, idx); }
+void dockfw_state_synchronize_srcu(void) { synchronize_srcu(&dockfw_state_srcu); }
 int dockfw_cpu_id(void) { return raw_smp_processor_id(); }
 unsigned int dockfw_nr_cpu_ids(void) { return nr_cpu_ids; }
 

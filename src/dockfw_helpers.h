@@ -59,6 +59,11 @@ void dockfw_rcu_read_unlock(void);
 void *dockfw_rcu_dereference(void *const *slot);
 void dockfw_rcu_assign_pointer(void **slot, void *ptr);
 void dockfw_synchronize_rcu(void);
+/* The module state's sleepable readers (kernel_ext/global.rs): one SRCU
+ * domain, defined static in dockfw_helpers.c. */
+int dockfw_state_srcu_read_lock(void);
+void dockfw_state_srcu_read_unlock(int idx);
+void dockfw_state_synchronize_srcu(void);
 
 /* --- rate limiting and parameters ---------------------------------------- */
 /* 1 if a dmesg trace line may be printed now (burst/interval from params). */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 //! A module-wide value reachable from hook callbacks, which receive nothing
 //! but the skb and the hook state. The value is published once at module
-//! init and read under RCU; the `Published` guard unpublishes it, waits for
-//! a grace period, and only then frees it, so a reader never sees freed
+//! init and read under RCU (the hooks) or SRCU (process-context callers
+//! that may sleep); the `Published` guard unpublishes it, waits for both
+//! grace periods, and only then frees it, so a reader never sees freed
 //! memory.
 
+use super::bindings;
 use super::rcu::{synchronize, RcuPtr, ReadSide};
 use core::pin::Pin;
 use kernel::alloc::KBox;
@@ -58,15 +60,23 @@ impl<T: Sync + 'static> Global<T> {
         self.ptr.with(|p| unsafe { p.as_ref() }.map(f))
     }
 
-    /// Runs `f` on the value from process context, where it may sleep. Only
-    /// valid while the caller holds something that keeps the module (and so
-    /// the `Published` guard) alive, which every caller inside the module
-    /// does by construction: callbacks are unregistered before the guard drops.
+    /// Runs `f` on the value from process context, where it may sleep
+    /// (allocate, take mutexes); `None` before publication or after
+    /// teardown. `f` runs inside a read-side section of the state's SRCU
+    /// domain, which `Published::drop` waits for before freeing the value,
+    /// so the reference cannot dangle whoever calls this and whenever.
     pub(crate) fn with_sleepable<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
-        // SAFETY: a plain load; the pointer is only cleared by
-        // `Published::drop`, which runs after every callback that could call
-        // this has been unregistered, so a non-NULL `p` is live for this call.
-        unsafe { self.ptr.writer_get().as_ref() }.map(f)
+        // SAFETY: process context (this may sleep); paired with the unlock
+        // below on every path (`f` cannot unwind: the kernel panics).
+        let idx = unsafe { bindings::dockfw_state_srcu_read_lock() };
+        // The pointer is written only by `publish` and `Published::drop`,
+        // with release semantics; a read-side section makes its target live.
+        // SAFETY: inside the SRCU section taken above: a non-NULL value is
+        // freed only after `synchronize_srcu`, which waits for this section.
+        let r = unsafe { self.ptr.load_once().as_ref() }.map(f);
+        // SAFETY: pairs with the lock above.
+        unsafe { bindings::dockfw_state_srcu_read_unlock(idx) };
+        r
     }
 }
 
@@ -79,7 +89,11 @@ impl<T: Sync + 'static> Drop for Published<T> {
     fn drop(&mut self) {
         // SAFETY: we are the only writer (module exit).
         let p = unsafe { self.global.ptr.replace(core::ptr::null_mut()) };
+        // Readers under RCU (the hooks) and under SRCU (`with_sleepable`)
+        // are all gone after both grace periods.
         synchronize();
+        // SAFETY: process context (module exit), which may sleep.
+        unsafe { bindings::dockfw_state_synchronize_srcu() };
         // SAFETY: `p` came from `KBox::into_raw` in `publish`, is no longer
         // reachable, and no reader can still hold it.
         drop(unsafe { KBox::from_raw(p) });

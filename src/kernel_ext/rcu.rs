@@ -93,6 +93,17 @@ impl<T> RcuPtr<T> {
         unsafe { core::ptr::read_volatile(self.slot.get()) }.cast_const()
     }
 
+    /// The current pointer, loaded once (READ_ONCE, as `get`), for readers
+    /// protected by something other than an RCU read-side section (SRCU).
+    /// What it points to may be freed at any time unless the caller holds
+    /// what the writer waits for before freeing it: dereferencing it is
+    /// the caller's `unsafe`.
+    #[inline(always)]
+    pub(crate) fn load_once(&self) -> *const T {
+        // SAFETY: as in `get`: a valid, aligned pointer-sized location.
+        unsafe { core::ptr::read_volatile(self.slot.get()) }.cast_const()
+    }
+
     /// The current pointer, as seen by the writer.
     ///
     /// # Safety
