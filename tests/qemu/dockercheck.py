@@ -153,12 +153,13 @@ def expect_namespaces(g, want):
 
 def path_in(evs, first):
     """The hooks one packet crossed: `first` and the later events of its skb
-    id, up to the id's next LOCAL_OUT (a new packet reusing the skb)."""
+    id, up to its delivery (LOCAL_IN) or the id's next LOCAL_OUT (a new
+    packet reusing the skb; see GuestLog.path_of)."""
     i = next(k for k, e in enumerate(evs) if e is first)
     path = [first]
     for e in evs[i + 1:]:
         if e.id == first.id:
-            if e.hook == "LOCAL_OUT":
+            if e.hook == "LOCAL_OUT" or path[-1].hook == "LOCAL_IN":
                 break
             path.append(e)
     return path

@@ -113,11 +113,15 @@ class GuestLog:
         return self.fact("outcome:" + name)
 
     def path_of(self, first):
-        """The events of the packet `first` belongs to, in log order."""
+        """The events of the packet `first` belongs to, in log order. An skb
+        id is its address: once a packet is delivered (LOCAL_IN, the last
+        hook it can cross) or a new one is sent (LOCAL_OUT), a later event
+        with that id is another packet in the same memory (a bridge's copy
+        or clone of a later frame can land there without a LOCAL_OUT)."""
         same = [e for e in self.events if e.id == first.id]
         segs, cur = [], []
         for e in same:
-            if e.hook == "LOCAL_OUT" and cur:
+            if cur and (e.hook == "LOCAL_OUT" or cur[-1].hook == "LOCAL_IN"):
                 segs.append(cur)
                 cur = []
             cur.append(e)
