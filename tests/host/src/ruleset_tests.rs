@@ -246,4 +246,10 @@ fn what_the_hooks_must_look_at_is_the_union_of_both_layers() {
     let fwd = hook_bit(Family::Ipv4, Hook::Forward) | hook_bit(Family::Ipv6, Hook::Forward);
     assert_eq!(both.mask & fwd, fwd, "mask {:#x}", both.mask);
     assert_eq!(both.mask, rs.mask | hook_mask(&[named]));
+    // A namespace-scoped rule in the delta: the union needs the namespace.
+    assert!(!both.needs.netns);
+    let mut scoped = rule(3, 0, 80);
+    scoped.netns = NetnsMatch::Inum(4026532000);
+    let all = KBox::into_inner(both.with_added(scoped, 4).unwrap());
+    assert!(all.needs.netns && all.needs.ct && all.needs.ifnames, "needs {:?}", (all.needs.ct, all.needs.ifnames, all.needs.netns));
 }
