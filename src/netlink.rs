@@ -391,7 +391,7 @@ fn trace_set(st: &State, req: &Request) -> Result {
         let mut new = old.without(|_| false)?;
         let id = new.next_id;
         new.next_id = id.checked_add(1).ok_or(ENOSPC)?;
-        new.list.push(Filter { id, owner, matcher, rule }, GFP_KERNEL)?;
+        new.add(Filter { id, owner, matcher, rule })?;
         Ok((Some(new), id))
     });
     if let Some(msg) = limit {

@@ -7,7 +7,7 @@
 //! `trace_stream`.
 
 use crate::kernel_ext::genetlink::FamilySlot;
-use crate::rules::Rule;
+use crate::rules::{Needs, Rule};
 use kernel::prelude::*;
 
 /// At most this many filters in all, and per socket.
@@ -33,11 +33,29 @@ pub(crate) struct Filter {
 pub(crate) struct Filters {
     pub(crate) list: KVec<Filter>,
     pub(crate) next_id: u32,
+    /// What the filters' matches look at, together (`Rule::needs` of each):
+    /// computed when the list is built, so the data path does not fold it
+    /// per packet. Kept in step by `add` and `without`, the only writers of
+    /// `list` besides `empty`.
+    needs: Needs,
 }
 
 impl Filters {
     pub(crate) fn empty() -> Filters {
-        Filters { list: KVec::new(), next_id: 1 }
+        Filters { list: KVec::new(), next_id: 1, needs: Needs::default() }
+    }
+
+    /// Appends `f` (the caller has checked the limits).
+    pub(crate) fn add(&mut self, f: Filter) -> Result {
+        self.needs = union(self.needs, &f);
+        self.list.push(f, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// What some filter's match looks at: the context the data path must
+    /// build to match a packet against all of them.
+    pub(crate) fn needs(&self) -> Needs {
+        self.needs
     }
 
     /// The (family, hook) pairs some filter can match at (`rules::hook_bit`);
@@ -49,9 +67,16 @@ impl Filters {
     /// A copy without the filters `drop` selects.
     pub(crate) fn without(&self, drop: impl Fn(&Filter) -> bool) -> Result<KBox<Filters>> {
         let mut list = KVec::with_capacity(self.list.len(), GFP_KERNEL)?;
+        let mut needs = Needs::default();
         for f in self.list.iter().filter(|f| !drop(f)) {
+            needs = union(needs, f);
             list.push(*f, GFP_KERNEL)?;
         }
-        Ok(KBox::new(Filters { list, next_id: self.next_id }, GFP_KERNEL)?)
+        Ok(KBox::new(Filters { list, next_id: self.next_id, needs }, GFP_KERNEL)?)
     }
+}
+
+fn union(n: Needs, f: &Filter) -> Needs {
+    let x = f.matcher.as_ref().map_or(Needs::default(), |m| m.needs());
+    Needs { ct: n.ct || x.ct, ifnames: n.ifnames || x.ifnames, netns: n.netns || x.netns }
 }

@@ -18,7 +18,6 @@ use crate::kernel_ext::genetlink::{Delivery, Message};
 use crate::kernel_ext::uapi::*;
 use crate::model::{Addr, Family, Verdict};
 use crate::packet::L4;
-use crate::rules::Needs;
 use crate::state::State;
 use crate::stream_filters::EVENTS;
 use kernel::prelude::*;
@@ -37,11 +36,7 @@ pub(crate) fn emit(st: &State, call: &Call<'_>, verdict: Verdict, rule: Option<u
         // Match with only the context the filters look at (a filter on
         // ports needs no conntrack lookup and no device names); the event
         // gets the full context once some filter matched.
-        let needs = filters.list.iter().filter_map(|f| f.matcher.as_ref()).fold(Needs::default(), |n, m| {
-            let x = m.needs();
-            Needs { ct: n.ct || x.ct, ifnames: n.ifnames || x.ifnames, netns: n.netns || x.netns }
-        });
-        let ctx = call.ctx(needs);
+        let ctx = call.ctx(filters.needs());
         // Every matching filter is named in the event, so that each trace
         // session (they share the multicast group) keeps only its own.
         let mut hits = [0u32; MAX_IDS_PER_EVENT];

@@ -142,13 +142,6 @@ pub(crate) trait PacketHook: 'static + Sized {
     /// nothing but the namespace, so this is how they find it. It must be
     /// reachable (`Some`) for the whole life of a `PernetHooks<Self>`.
     fn with_registry<R>(f: impl FnOnce(&HookRegistry<Self>) -> R) -> Option<R>;
-
-    /// Called when a namespace joins the registry (its pernet `init`).
-    fn net_init(_net: &Net) {}
-
-    /// Called when a namespace leaves it (its pernet `pre_exit`), after
-    /// every hook of ours is unregistered from it.
-    fn net_exit(_net: &Net) {}
 }
 
 /// Why hooks are wanted (a ruleset, a drop policy, a trace filter, a module
@@ -431,8 +424,6 @@ impl<T: PacketHook> Adapter<T> {
             return e.to_errno();
         }
         FOLLOWED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-        // SAFETY: the pernet core passes a live namespace.
-        T::net_init(unsafe { Net::from_raw(net) });
         0
     }
 
@@ -443,8 +434,6 @@ impl<T: PacketHook> Adapter<T> {
     unsafe extern "C" fn net_pre_exit(net: *mut bindings::net) {
         T::with_registry(|reg| reg.net_exit(net));
         FOLLOWED.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
-        // SAFETY: the pernet core passes a live namespace.
-        T::net_exit(unsafe { Net::from_raw(net) });
     }
 }
 

@@ -83,14 +83,7 @@ impl<T> RcuPtr<T> {
     /// proves: what it points to cannot be freed before `'a` ends.
     #[inline(always)]
     pub(crate) fn get<'a>(&'a self, _rs: &ReadSide<'a>) -> *const T {
-        // `rcu_dereference()` is `READ_ONCE()` (a volatile load) on every
-        // architecture Rust builds the kernel for: none of them reorders a
-        // dependent load before the load of the pointer (Alpha, the one that
-        // did, has no Rust support). Writers publish with
-        // `rcu_assign_pointer()`, a release store.
-        // SAFETY: `slot` is a valid, aligned pointer-sized location, only
-        // written by `replace` (a single pointer-sized store).
-        unsafe { core::ptr::read_volatile(self.slot.get()) }.cast_const()
+        self.load_once()
     }
 
     /// The current pointer, loaded once (READ_ONCE, as `get`), for readers
@@ -100,7 +93,13 @@ impl<T> RcuPtr<T> {
     /// the caller's `unsafe`.
     #[inline(always)]
     pub(crate) fn load_once(&self) -> *const T {
-        // SAFETY: as in `get`: a valid, aligned pointer-sized location.
+        // `rcu_dereference()` is `READ_ONCE()` (a volatile load) on every
+        // architecture Rust builds the kernel for: none of them reorders a
+        // dependent load before the load of the pointer (Alpha, the one that
+        // did, has no Rust support). Writers publish with
+        // `rcu_assign_pointer()`, a release store.
+        // SAFETY: `slot` is a valid, aligned pointer-sized location, only
+        // written by `replace` (a single pointer-sized store).
         unsafe { core::ptr::read_volatile(self.slot.get()) }.cast_const()
     }
 

@@ -164,7 +164,14 @@ impl Conn {
         let sock = NlSocketHandle::connect(NlFamily::Generic, None, Groups::empty()).map_err(from_socket)?;
         sock.enable_ext_ack(true).map_err(from_socket)?;
         let mut conn = Conn { sock, family: u16::from(GenlId::Ctrl), seq: Cell::new(1), groups: Vec::new() };
-        let reply = conn.transact(
+        (conn.family, conn.groups) = conn.lookup_family(name)?;
+        Ok(conn)
+    }
+
+    /// The controller's answer for family `name` (CTRL_CMD_GETFAMILY): its
+    /// id and its multicast groups (name, id).
+    fn lookup_family(&self, name: &str) -> Result<(u16, Vec<(String, u32)>), NlError> {
+        let reply = self.transact(
             u16::from(GenlId::Ctrl),
             u8::from(CtrlCmd::Getfamily),
             2,
@@ -176,18 +183,18 @@ impl Conn {
             Err(NlError::Kernel { errno: libc::ENOENT, .. }) => return Err(NlError::NoFamily(strerror(libc::ENOENT))),
             Err(e) => return Err(e),
         };
-        conn.family = msgs
+        let id = msgs
             .iter()
             .find_map(|m| find(m, u16::from(CtrlAttr::FamilyId)))
             .and_then(|a| a.payload().as_ref().try_into().ok())
             .map(u16::from_ne_bytes)
             .ok_or_else(|| NlError::NoFamily("no family id in the controller's reply".into()))?;
-        conn.groups = msgs
+        let groups = msgs
             .iter()
             .find_map(|m| find(m, u16::from(CtrlAttr::McastGroups)))
             .map(|a| mcast_groups(a.payload().as_ref()))
             .unwrap_or_default();
-        Ok(conn)
+        Ok((id, groups))
     }
 
     /// The family's id (the `nlmsg_type` of its messages).
@@ -223,17 +230,8 @@ impl Conn {
     /// (CTRL_CMD_NEWFAMILY / CTRL_CMD_DELFAMILY); rmmod of dockfw removes
     /// its family, so a member learns of the unload from there.
     pub fn ctrl_notify_group(&self) -> Result<u32, NlError> {
-        let msgs = self.transact(
-            u16::from(GenlId::Ctrl),
-            u8::from(CtrlCmd::Getfamily),
-            2,
-            vec![attr_str(u16::from(CtrlAttr::FamilyName), "nlctrl")],
-            false,
-        )?;
-        msgs.iter()
-            .find_map(|m| find(m, u16::from(CtrlAttr::McastGroups)))
-            .map(|a| mcast_groups(a.payload().as_ref()))
-            .unwrap_or_default()
+        self.lookup_family("nlctrl")?
+            .1
             .into_iter()
             .find(|(n, _)| n == "notify")
             .map(|(_, id)| id)

@@ -129,16 +129,37 @@ pub fn decode_event(nest: &[u8]) -> Result<Event, String> {
 /// The trace events of one received datagram (a netlink message stream).
 /// Messages of other types or commands, and ACKs, are skipped; an event
 /// that does not decode is returned as its error.
-pub fn parse_datagram(mut b: &[u8], family: u16) -> Vec<Result<Event, String>> {
-    let mut out = Vec::new();
-    while b.len() >= 16 {
+/// The netlink messages of a datagram as (nlmsg_type, payload after the
+/// 16-byte header); a message whose length runs past the datagram ends the
+/// walk with an error.
+fn messages(mut b: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]), String>> {
+    std::iter::from_fn(move || {
+        if b.len() < 16 {
+            return None;
+        }
         let len = u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize;
         let ty = u16::from_ne_bytes([b[4], b[5]]);
         if len < 16 || len > b.len() {
-            out.push(Err(format!("netlink message of length {len} in {} bytes", b.len())));
-            break;
+            let e = format!("netlink message of length {len} in {} bytes", b.len());
+            b = &[];
+            return Some(Err(e));
         }
         let payload = &b[16..len];
+        b = &b[((len + 3) & !3).min(b.len())..];
+        Some(Ok((ty, payload)))
+    })
+}
+
+pub fn parse_datagram(b: &[u8], family: u16) -> Vec<Result<Event, String>> {
+    let mut out = Vec::new();
+    for m in messages(b) {
+        let (ty, payload) = match m {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(Err(e));
+                break;
+            }
+        };
         if ty == family && payload.len() >= 4 && payload[0] == DOCKFW_CMD_TRACE_EVENT {
             match parse_attrs(&payload[4..]) {
                 Ok(attrs) => {
@@ -149,7 +170,6 @@ pub fn parse_datagram(mut b: &[u8], family: u16) -> Vec<Result<Event, String>> {
                 Err(e) => out.push(Err(e)),
             }
         }
-        b = &b[((len + 3) & !3).min(b.len())..];
     }
     out
 }
@@ -159,29 +179,20 @@ pub fn parse_datagram(mut b: &[u8], family: u16) -> Vec<Result<Event, String>> {
 /// CTRL_CMD_DELFAMILY, whose CTRL_ATTR_FAMILY_ID is `family`. This is what
 /// a member of nlctrl's "notify" group receives when the module that
 /// registered the family is unloaded (genl_unregister_family).
-pub fn family_removed(mut b: &[u8], family: u16) -> bool {
-    while b.len() >= 16 {
-        let len = u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize;
-        let ty = u16::from_ne_bytes([b[4], b[5]]);
-        if len < 16 || len > b.len() {
-            return false;
-        }
-        let payload = &b[16..len];
-        if ty == libc::GENL_ID_CTRL as u16 && payload.len() >= 4 && payload[0] == libc::CTRL_CMD_DELFAMILY as u8 {
-            let id = parse_attrs(&payload[4..]).ok().and_then(|attrs| {
+pub fn family_removed(b: &[u8], family: u16) -> bool {
+    messages(b).map_while(Result::ok).any(|(ty, payload)| {
+        ty == libc::GENL_ID_CTRL as u16
+            && payload.len() >= 4
+            && payload[0] == libc::CTRL_CMD_DELFAMILY as u8
+            && parse_attrs(&payload[4..]).ok().is_some_and(|attrs| {
                 attrs
                     .iter()
                     .find(|(t, _)| *t == libc::CTRL_ATTR_FAMILY_ID as u16)
                     .and_then(|(_, v)| <[u8; 2]>::try_from(*v).ok())
                     .map(u16::from_ne_bytes)
-            });
-            if id == Some(family) {
-                return true;
-            }
-        }
-        b = &b[((len + 3) & !3).min(b.len())..];
-    }
-    false
+                    == Some(family)
+            })
+    })
 }
 
 // ---------------------------------------------------------------- names
