@@ -17,6 +17,9 @@
 #include <uapi/linux/dockfw.h>
 
 #include "../src/dockfw_helpers.h"
+/* The generated per-operation policies, split-ops table and multicast
+ * group indices (from include/dockfw.yaml). */
+#include "../src/dockfw_nl_gen.h"
 
 /* Kernel constants defined with macros bindgen cannot evaluate (BIT()). */
 enum dockfw_kconsts {

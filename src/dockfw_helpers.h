@@ -103,7 +103,8 @@ struct nlattr;
 struct nla_policy;
 struct netlink_callback;
 
-const struct nla_policy *dockfw_nl_family_policy(void);
+int dockfw_nl_no_attrs(struct genl_info *info);
+int dockfw_nl_dump_no_attrs(struct netlink_callback *cb);
 struct nlattr *dockfw_info_attr(const struct genl_info *info, int type);
 u32 dockfw_info_portid(const struct genl_info *info);
 void dockfw_info_set_msg(struct genl_info *info, const char *msg, size_t len);

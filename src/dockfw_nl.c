@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dockfw generic netlink: the strict attribute policies of the family (they
- * are data tables built with the NLA_POLICY_* macros, mirroring
- * include/uapi/linux/dockfw.h) and wrappers of the static inline
- * netlink/genetlink helpers for the Rust safe layer. Commands, ops and the
- * family itself are built and registered from Rust (src/kernel_ext/genetlink.rs).
+ * dockfw generic netlink: wrappers of the static inline netlink/genetlink
+ * helpers for the Rust safe layer (src/kernel_ext/genetlink.rs). The
+ * request policies and the split-ops table are generated from the spec
+ * (src/dockfw_nl_gen.c, from include/dockfw.yaml); the handlers that table
+ * names are exported by the Rust safe layer, and the family itself is
+ * registered from Rust.
  *
- * Validation is strict: the core rejects unknown attribute types, wrong
- * lengths and out-of-range values before any handler runs; counters are
- * reply-only and rejected in requests.
+ * Validation is strict: for every operation with a request, the core
+ * checks the message against that operation's own policy (unknown and
+ * unlisted attributes, wrong types and lengths, out-of-range values are
+ * refused) before any handler runs; an operation without a request takes
+ * no attributes at all (dockfw_nl_no_attrs).
  */
 #include <linux/netdevice.h>
 #include <net/genetlink.h>
@@ -18,65 +21,32 @@
 #include <uapi/linux/dockfw.h>
 
 #include "dockfw_helpers.h"
-
-static const struct nla_policy dockfw_rule_policy[DOCKFW_RA_MAX + 1] = {
-	[DOCKFW_RA_ID]			= NLA_POLICY_MIN(NLA_U32, 1),
-	[DOCKFW_RA_PRIORITY]		= { .type = NLA_U32 },
-	[DOCKFW_RA_VERDICT]		= NLA_POLICY_MAX(NLA_U8, DOCKFW_VERDICT_LOG),
-	[DOCKFW_RA_HOOKS]		= NLA_POLICY_RANGE(NLA_U32, 1, 0x1f),
-	[DOCKFW_RA_FAMILY]		= { .type = NLA_U8 },
-	[DOCKFW_RA_PROTO]		= { .type = NLA_U8 },
-	[DOCKFW_RA_SADDR]		= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
-	[DOCKFW_RA_SPREFIX]		= NLA_POLICY_MAX(NLA_U8, 128),
-	[DOCKFW_RA_DADDR]		= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
-	[DOCKFW_RA_DPREFIX]		= NLA_POLICY_MAX(NLA_U8, 128),
-	[DOCKFW_RA_SPORT_MIN]		= { .type = NLA_U16 },
-	[DOCKFW_RA_SPORT_MAX]		= { .type = NLA_U16 },
-	[DOCKFW_RA_DPORT_MIN]		= { .type = NLA_U16 },
-	[DOCKFW_RA_DPORT_MAX]		= { .type = NLA_U16 },
-	/* A name of up to 15 characters, plus an optional '+' wildcard. */
-	[DOCKFW_RA_IIFNAME]		= { .type = NLA_NUL_STRING, .len = IFNAMSIZ },
-	[DOCKFW_RA_OIFNAME]		= { .type = NLA_NUL_STRING, .len = IFNAMSIZ },
-	[DOCKFW_RA_NETNS]		= NLA_POLICY_MIN(NLA_U32, 1),
-	[DOCKFW_RA_NETNS_HOST]		= { .type = NLA_FLAG },
-	[DOCKFW_RA_CTSTATE]		= NLA_POLICY_MASK(NLA_U32, DOCKFW_CTSTATE_ALL),
-	[DOCKFW_RA_ORIG_DADDR]		= NLA_POLICY_RANGE(NLA_BINARY, 4, 16),
-	[DOCKFW_RA_ORIG_DPREFIX]	= NLA_POLICY_MAX(NLA_U8, 128),
-	[DOCKFW_RA_ORIG_DPORT_MIN]	= { .type = NLA_U16 },
-	[DOCKFW_RA_ORIG_DPORT_MAX]	= { .type = NLA_U16 },
-	[DOCKFW_RA_COMMENT]		= { .type = NLA_NUL_STRING, .len = 63 },
-	[DOCKFW_RA_PACKETS]		= { .type = NLA_REJECT,
-					    .reject_message = "counters are reply-only" },
-	[DOCKFW_RA_BYTES]		= { .type = NLA_REJECT,
-					    .reject_message = "counters are reply-only" },
-	[DOCKFW_RA_PAD]			= { .type = NLA_REJECT,
-					    .reject_message = "padding is reply-only" },
-	[DOCKFW_RA_SRC_CONTAINER]	= { .type = NLA_NUL_STRING, .len = 63 },
-	[DOCKFW_RA_DST_CONTAINER]	= { .type = NLA_NUL_STRING, .len = 63 },
-	[DOCKFW_RA_NETNS_CONTAINER]	= { .type = NLA_NUL_STRING, .len = 63 },
-	[DOCKFW_RA_INACTIVE]		= { .type = NLA_FLAG },
-};
-
-static const struct nla_policy dockfw_genl_policy[DOCKFW_A_MAX + 1] = {
-	[DOCKFW_A_VERSION]	= { .type = NLA_U32 },
-	[DOCKFW_A_RULE]		= NLA_POLICY_NESTED(dockfw_rule_policy),
-	[DOCKFW_A_RULE_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
-	[DOCKFW_A_POLICY]	= NLA_POLICY_MAX(NLA_U8, DOCKFW_VERDICT_DROP),
-	[DOCKFW_A_PHASE]	= NLA_POLICY_MAX(NLA_U8, DOCKFW_REPLACE_ABORT),
-	[DOCKFW_A_STATS]	= { .type = NLA_REJECT,
-				    .reject_message = "stats are reply-only" },
-	[DOCKFW_A_RULES]	= NLA_POLICY_NESTED_ARRAY(dockfw_rule_policy),
-	[DOCKFW_A_MATCH]	= NLA_POLICY_NESTED(dockfw_rule_policy),
-	[DOCKFW_A_TRACE_RULE]	= NLA_POLICY_MIN(NLA_U32, 1),
-	[DOCKFW_A_TRACE_ID]	= NLA_POLICY_MIN(NLA_U32, 1),
-	[DOCKFW_A_EVENT]	= { .type = NLA_REJECT,
-				    .reject_message = "events are sent by the kernel only" },
-	[DOCKFW_A_GENERATION]	= { .type = NLA_U32 },
-};
-
-const struct nla_policy *dockfw_nl_family_policy(void) { return dockfw_genl_policy; }
+#include "dockfw_nl_gen.h"
 
 /* --- requests ----------------------------------------------------------- */
+/* An operation whose spec has no request has no policy in the generated
+ * table (maxattr 0), and for such an operation the genl core does not parse
+ * the payload at all: attributes would be silently ignored. Refuse them, as
+ * the policy of an operation with a request refuses unlisted ones. */
+int dockfw_nl_no_attrs(struct genl_info *info)
+{
+	if (info->attrs || genlmsg_len(info->genlhdr) == 0)
+		return 0;
+	NL_SET_ERR_MSG(info->extack, "this command takes no attributes");
+	return -EINVAL;
+}
+
+/* The same for a dump without a request policy (rule-get's dump). */
+int dockfw_nl_dump_no_attrs(struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *di = genl_dumpit_info(cb);
+
+	if (di->info.attrs || nlmsg_len(cb->nlh) <= GENL_HDRLEN)
+		return 0;
+	NL_SET_ERR_MSG(cb->extack, "this command takes no attributes");
+	return -EINVAL;
+}
+
 struct nlattr *dockfw_info_attr(const struct genl_info *info, int type)
 {
 	return type >= 0 && type <= DOCKFW_A_MAX ? info->attrs[type] : NULL;
@@ -100,7 +70,7 @@ void dockfw_info_set_msg(struct genl_info *info, const char *msg, size_t len)
  * has DOCKFW_RA_MAX + 1 slots; validated against the rule policy again. */
 int dockfw_parse_rule(struct nlattr **tb, const struct nlattr *nla, struct genl_info *info)
 {
-	return nla_parse_nested(tb, DOCKFW_RA_MAX, nla, dockfw_rule_policy,
+	return nla_parse_nested(tb, DOCKFW_RA_MAX, nla, dockfw_rule_nl_policy,
 				info ? info->extack : NULL);
 }
 

@@ -6,10 +6,15 @@
 //! borrows (so a dump can end or trim only its own last message); `Message`
 //! is the attribute writer they share with multicast events.
 //!
-//! The attribute policies are C tables (src/dockfw_nl.c, built with the
-//! NLA_POLICY_* macros from the uAPI header). The core validates every
-//! request strictly against them before a handler runs, and requires
-//! CAP_NET_ADMIN (`GENL_ADMIN_PERM`) for every command of this family.
+//! The operations are the split-ops table generated from the spec
+//! (src/dockfw_nl_gen.c, from include/dockfw.yaml by the kernel's
+//! ynl-gen-c.py): per operation, its request policy, its flags
+//! (`admin-perm`: CAP_NET_ADMIN) and the names of its handlers,
+//! `dockfw_nl_<op>_doit` / `_dumpit`. Those names are the entry points
+//! below, which forward to the registered `Family`; a name the spec has and
+//! this file lacks fails the module's link. The core validates each request
+//! strictly against its operation's policy before a handler runs; an
+//! operation without a request policy is refused any attribute here.
 //!
 //! Multicast events can be sent from any context (the hooks, in softirq)
 //! through the family's `FamilySlot`, an RCU-protected pointer to the
@@ -25,28 +30,19 @@
 use super::bindings;
 use core::ffi::{c_int, c_long, c_void};
 use core::marker::PhantomData;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
 use kernel::error::{code::*, to_result, Error, Result};
 use kernel::str::CStr;
 use kernel::types::Opaque;
 use kernel::ThisModule;
 
-/// A command of the family: its number and whether it has a dump.
-#[derive(Clone, Copy)]
-pub(crate) struct Command {
-    pub(crate) cmd: u8,
-    pub(crate) doit: bool,
-    pub(crate) dump: bool,
-}
-
-pub(crate) const MAX_COMMANDS: usize = 16;
-
 /// A generic netlink family's behaviour.
 pub(crate) trait Family: 'static {
     const NAME: &'static CStr;
     const VERSION: u32;
-    const MAX_ATTR: u32;
-    const COMMANDS: &'static [Command];
+    /// The multicast groups, in the order of the generated
+    /// `DOCKFW_NLGRP_*` indices.
     const MCGRPS: &'static [&'static CStr];
 
     /// Handles a request; sends its own reply (or none: the core acks).
@@ -695,8 +691,12 @@ impl<F: Family> Adapter<F> {
     ///
     /// Only for the genl core: `info` must be the live request info of a
     /// command of the family registered by `Registration<F>`.
-    unsafe extern "C" fn doit(skb: *mut bindings::sk_buff, info: *mut bindings::genl_info) -> c_int {
-        let _ = skb;
+    unsafe fn doit(info: *mut bindings::genl_info) -> c_int {
+        // SAFETY: `info` is live (the caller's contract).
+        let refused = unsafe { bindings::dockfw_nl_no_attrs(info) };
+        if refused != 0 {
+            return refused;
+        }
         // SAFETY: the genl core passes a live `info` whose header was
         // validated.
         let cmd = unsafe { genl_cmd(info) };
@@ -712,7 +712,12 @@ impl<F: Family> Adapter<F> {
     ///
     /// Only for the genl core: `skb` and `cb` must be the live arguments of
     /// a dump of the family registered by `Registration<F>`.
-    unsafe extern "C" fn dumpit(skb: *mut bindings::sk_buff, cb: *mut bindings::netlink_callback) -> c_int {
+    unsafe fn dumpit(skb: *mut bindings::sk_buff, cb: *mut bindings::netlink_callback) -> c_int {
+        // SAFETY: `cb` is live (the caller's contract).
+        let refused = unsafe { bindings::dockfw_nl_dump_no_attrs(cb) };
+        if refused != 0 {
+            return refused;
+        }
         // SAFETY: `cb` is live; the helper reads the command from the
         // request's genetlink header and the family from the callback.
         let (cmd, family) = unsafe { (bindings::dockfw_dump_cmd(cb), bindings::dockfw_dump_family(cb)) };
@@ -726,6 +731,9 @@ impl<F: Family> Adapter<F> {
             Err(e) => e.to_errno(),
         }
     }
+
+    /// What the entry points call while `F` is registered.
+    const HANDLERS: Handlers = Handlers { doit: Self::doit, dumpit: Self::dumpit };
 }
 
 /// # Safety
@@ -735,32 +743,78 @@ unsafe fn genl_cmd(info: *mut bindings::genl_info) -> u8 {
     unsafe { bindings::dockfw_info_cmd(info) }
 }
 
-impl<F: Family> Adapter<F> {
-    /// The family's operations, one per `F::COMMANDS` entry, built at
-    /// compile time: every command needs CAP_NET_ADMIN, with our `doit`
-    /// and, where the command has one, our `dumpit`. The genl core only
-    /// reads the table, so it is a constant (promoted to `'static` where
-    /// `register` takes its address), not per-registration storage.
-    const OPS: [bindings::genl_ops; MAX_COMMANDS] = {
-        // SAFETY: `genl_ops` is plain data (integers, nullable pointers and
-        // optional function pointers), for which all-zero is valid: "unset".
-        let mut ops: [bindings::genl_ops; MAX_COMMANDS] = unsafe { core::mem::zeroed() };
-        let mut i = 0;
-        while i < F::COMMANDS.len() && i < MAX_COMMANDS {
-            let c = F::COMMANDS[i];
-            ops[i].cmd = c.cmd;
-            ops[i].flags = bindings::dockfw_kconsts_DOCKFW_K_ADMIN_PERM as u8;
-            if c.doit {
-                ops[i].doit = Some(Self::doit);
+/// The registered family's handlers, behind the generated table's entry
+/// points (the table is C and cannot name a Rust generic).
+struct Handlers {
+    /// # Safety: as `Adapter::doit`.
+    doit: unsafe fn(*mut bindings::genl_info) -> c_int,
+    /// # Safety: as `Adapter::dumpit`.
+    dumpit: unsafe fn(*mut bindings::sk_buff, *mut bindings::netlink_callback) -> c_int,
+}
+
+/// The handlers of the family being registered or registered; NULL
+/// otherwise.
+///
+/// # Invariants
+///
+/// Non-NULL only from just before `genl_register_family` until after
+/// `genl_unregister_family` of a `Registration<F>`, and then it points to
+/// the constant `Adapter::<F>::HANDLERS` of that `F`.
+static HANDLERS: AtomicPtr<Handlers> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Defines the generated ops table's handler symbols, each forwarding to
+/// the registered family.
+macro_rules! entry_points {
+    (doit: [$($doit:ident),* $(,)?], dumpit: [$($dumpit:ident),* $(,)?] $(,)?) => {
+        $(
+            /// A `doit` named by the generated ops table (src/dockfw_nl_gen.c).
+            ///
+            /// # Safety
+            ///
+            /// Only for the genl core, with the live arguments of a request
+            /// of the family `Registration` registered.
+            #[no_mangle]
+            unsafe extern "C" fn $doit(_skb: *mut bindings::sk_buff, info: *mut bindings::genl_info) -> c_int {
+                let h = HANDLERS.load(Ordering::Acquire);
+                if h.is_null() {
+                    return ENODEV.to_errno();
+                }
+                // SAFETY: by the invariant of `HANDLERS`, `h` points to a
+                // constant and the family whose request this is is
+                // registered; `info` is live (the caller's contract).
+                unsafe { ((*h).doit)(info) }
             }
-            if c.dump {
-                ops[i].dumpit = Some(Self::dumpit);
+        )*
+        $(
+            /// A `dumpit` named by the generated ops table.
+            ///
+            /// # Safety
+            ///
+            /// As the `doit` entry points, with a dump's live arguments.
+            #[no_mangle]
+            unsafe extern "C" fn $dumpit(skb: *mut bindings::sk_buff, cb: *mut bindings::netlink_callback) -> c_int {
+                let h = HANDLERS.load(Ordering::Acquire);
+                if h.is_null() {
+                    return ENODEV.to_errno();
+                }
+                // SAFETY: as for the `doit` entry points; `skb` and `cb`
+                // are the dump part's live arguments.
+                unsafe { ((*h).dumpit)(skb, cb) }
             }
-            i += 1;
-        }
-        ops
+        )*
     };
 }
+
+// One name per operation of include/dockfw.yaml (src/dockfw_nl_gen.h).
+entry_points!(
+    doit: [
+        dockfw_nl_rule_add_doit, dockfw_nl_rule_del_doit, dockfw_nl_rule_get_doit,
+        dockfw_nl_flush_doit, dockfw_nl_replace_doit, dockfw_nl_stats_get_doit,
+        dockfw_nl_policy_get_doit, dockfw_nl_policy_set_doit, dockfw_nl_trace_set_doit,
+        dockfw_nl_trace_clear_doit,
+    ],
+    dumpit: [dockfw_nl_rule_get_dumpit],
+);
 
 struct FamilyStorage {
     family: Opaque<bindings::genl_family>,
@@ -773,7 +827,7 @@ struct FamilyStorage {
 ///
 /// `storage.family` is registered with `genl_register_family` and points
 /// into `storage` (multicast groups), which is pinned on the heap, and to
-/// the constant `Adapter::<F>::OPS`.
+/// the generated ops table (static C data); `HANDLERS` holds `F`'s.
 pub(crate) struct Registration<F: Family> {
     storage: core::pin::Pin<KBox<FamilyStorage>>,
     _f: PhantomData<F>,
@@ -781,7 +835,7 @@ pub(crate) struct Registration<F: Family> {
 
 impl<F: Family> Registration<F> {
     pub(crate) fn register(module: &'static ThisModule) -> Result<Self> {
-        if F::COMMANDS.len() > MAX_COMMANDS || F::MCGRPS.len() > 2 {
+        if F::MCGRPS.len() > 2 {
             return Err(EINVAL);
         }
         let mut storage = KBox::pin(
@@ -807,25 +861,36 @@ impl<F: Family> Registration<F> {
             *d = b as _;
         }
         fam.version = F::VERSION;
-        fam.maxattr = F::MAX_ATTR;
-        // SAFETY: returns a pointer to a static C policy table.
-        fam.policy = unsafe { bindings::dockfw_nl_family_policy() };
-        let ops: &'static [bindings::genl_ops; MAX_COMMANDS] = &Adapter::<F>::OPS;
-        fam.ops = ops.as_ptr();
-        fam.n_ops = F::COMMANDS.len() as u8;
+        // SAFETY: only the address of the generated table (immutable C
+        // data for the module's lifetime) is taken.
+        let ops = unsafe { &*core::ptr::addr_of!(bindings::dockfw_nl_ops) };
+        fam.split_ops = ops.as_ptr();
+        fam.n_split_ops = ops.len() as _;
         fam.mcgrps = s.mcgrps.as_ptr();
         fam.n_mcgrps = F::MCGRPS.len() as u8;
         fam.bind = Some(Adapter::<F>::bind);
         fam.unbind = Some(Adapter::<F>::unbind);
-        // Strict validation (reserved header fields, policies) for all ops.
-        fam.resv_start_op = 0;
+        // Split ops are validated strictly (reserved header fields, their
+        // policies) unless they opt out, and none does.
         fam.module = module.as_ptr().cast();
+        let handlers: &'static Handlers = &Adapter::<F>::HANDLERS;
+        if HANDLERS
+            .compare_exchange(core::ptr::null_mut(), handlers as *const _ as *mut _, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // One family per module: the entry points serve one.
+            return Err(EBUSY);
+        }
         // SAFETY: `family` and everything it points to live in the pinned
         // storage, which outlives the registration (dropped after unregister).
-        to_result(unsafe { bindings::genl_register_family(s.family.get()) })?;
+        if let Err(e) = to_result(unsafe { bindings::genl_register_family(s.family.get()) }) {
+            HANDLERS.store(core::ptr::null_mut(), Ordering::Release);
+            return Err(e);
+        }
         F::slot().publish(s.family.get());
         // INVARIANT: the family is registered and points into `storage`
-        // (pinned, dropped only after unregistering) and to the constant ops.
+        // (pinned, dropped only after unregistering) and to the generated
+        // ops; `HANDLERS` holds `F`'s until after it is unregistered.
         Ok(Self { storage, _f: PhantomData })
     }
 }
@@ -837,6 +902,8 @@ impl<F: Family> Drop for Registration<F> {
         // SAFETY: registered by the type invariant. This waits for running
         // handlers; afterwards no callback can reference the storage.
         unsafe { bindings::genl_unregister_family(self.storage.family.get()) };
+        // No handler runs any more (unregistering waited for them).
+        HANDLERS.store(core::ptr::null_mut(), Ordering::Release);
     }
 }
 

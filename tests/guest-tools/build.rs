@@ -17,4 +17,7 @@ fn main() {
     let parsed = uapi_parse::parse(&src).unwrap_or_else(|e| panic!("parsing {}: {e}", header.display()));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("uapi.rs");
     fs::write(&out, uapi_parse::generate(&parsed)).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    // The guest scripts' variables (`dfwprobe uapi-shell`, written by run.py).
+    let sh = out.with_file_name("uapi.sh");
+    fs::write(&sh, uapi_parse::shell(&parsed)).unwrap_or_else(|e| panic!("writing {}: {e}", sh.display()));
 }

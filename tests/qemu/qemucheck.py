@@ -300,10 +300,10 @@ BAD_INPUT = {
     "add_unknown_top": (22, "Unknown attribute type"),
     "add_unknown_nested": (22, "Unknown attribute type"),
     "add_verdict_range": (34, "integer out of range"),
-    "add_hooks_zero": (34, "integer out of range"),
-    "add_hooks_range": (34, "integer out of range"),
-    "add_saddr_short": (34, "binary attribute size out of range"),
-    "add_saddr_long": (34, "binary attribute size out of range"),
+    "add_hooks_zero": (22, "names no hook"),  # netlink.rs: the flags mask allows 0
+    "add_hooks_range": (22, "reserved bit set"),  # nlattr.c: NLA_POLICY_MASK of the hook flags
+    "add_saddr_short": (22, "must be 4 or 16 bytes"),  # netlink.rs: the generator has no length range
+    "add_saddr_long": (22, "must be 4 or 16 bytes"),
     "add_saddr_5": (22, "must be 4 or 16 bytes"),
     "add_prefix_no_addr": (22, "prefix length without an address"),
     "add_prefix_too_long": (22, "prefix length longer"),
@@ -313,7 +313,7 @@ BAD_INPUT = {
     "add_ports_icmp": (22, "ports only exist"),
     "add_ifname_long": (22, "Attribute failed policy validation"),
     "add_netns_both": (22, "not both"),
-    "add_counter_in_req": (22, "counters are reply-only"),
+    "add_counter_in_req": (22, "counters are reply-only"),  # netlink.rs: the rule set serves replies too
     "add_with_id": (22, "assigned by the kernel"),
     "add_comment_space": (22, "comment must be"),
     "add_rule_not_nested": (22, "NLA_F_NESTED is missing"),
@@ -328,10 +328,11 @@ BAD_INPUT = {
     "commit_no_begin": (22, "no replace in progress"),
     "append_no_begin": (22, "no replace in progress"),
     "add_comment_long": (22, "Attribute failed policy validation"),
-    "flush_unknown": (22, "Unknown attribute type"),
-    "stats_unknown": (22, "Unknown attribute type"),
-    "policy_get_unknown": (22, "Unknown attribute type"),
-    "del_stats_attr": (22, "stats are reply-only"),
+    "flush_unknown": (22, "takes no attributes"),  # dockfw_nl.c: an op without a request policy
+    "stats_unknown": (22, "takes no attributes"),
+    "policy_get_unknown": (22, "takes no attributes"),
+    "del_stats_attr": (22, "Unknown attribute type"),  # nlattr.c: above rule-del's maxattr
+    "dump_unknown": (22, "takes no attributes"),  # a dump without a request policy
     "unknown_cmd": (95, None),
     "nobody_stats": (1, None),
     "nobody_add": (1, None),

@@ -172,19 +172,16 @@ def copy_with_libs(src, dst_rel, root=None, have=None):
                 shutil.copy2(real, d)
 
 
-def uapi_shell(header):
-    """Shell variables for the uAPI enums (DOCKFW_RA_VERDICT -> RA_VERDICT=3),
-    generated from the header so guest scripts never copy a number."""
-    out = []
-    for body in re.findall(r"enum \w+ \{(.*?)\};", open(header).read(), re.S):
-        value = -1
-        for line in body.splitlines():
-            m = re.match(r"\s*(DOCKFW_\w+)\s*(?:=\s*([^,/]+))?,", line)
-            if not m:
-                continue
-            value = eval(m.group(2), {}) if m.group(2) else value + 1
-            out.append(f"{m.group(1)[len('DOCKFW_'):]}={value}")
-    return "\n".join(out) + "\n"
+def uapi_shell():
+    """Shell variables for the uAPI's enums and numbers (DOCKFW_RA_VERDICT ->
+    RA_VERDICT=3), so guest scripts never copy a number: printed by
+    dfwprobe from the header it was built with (uapi_parse.rs, the one
+    parser of the header, shared with dockfwctl's build)."""
+    r = subprocess.run([os.path.join(TOP, "target/release/dfwprobe"), "uapi-shell"],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or "RA_VERDICT=" not in r.stdout:
+        sys.exit(f"run.py: dfwprobe uapi-shell failed: {r.stderr.strip()}")
+    return r.stdout
 
 
 def pack_kmods(kmods):
@@ -262,7 +259,7 @@ def build_initramfs(module, kmods=None):
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/lib.sh"), os.path.join(ROOT, "scenarios/lib.sh"))
     shutil.copy2(os.path.join(TOP, "tests/qemu/guest/docker.sh"), os.path.join(ROOT, "scenarios/docker.sh"))
     with open(os.path.join(ROOT, "scenarios/uapi.sh"), "w") as f:
-        f.write(uapi_shell(os.path.join(TOP, "include/uapi/linux/dockfw.h")))
+        f.write(uapi_shell())
     # The guest runs /scenarios/NAME.sh (guest/init).
     for name in SCENARIOS:
         shutil.copy2(os.path.join(qemucheck.SCENARIO_DIR, name, "guest.sh"), os.path.join(ROOT, "scenarios", name + ".sh"))

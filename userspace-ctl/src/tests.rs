@@ -44,7 +44,7 @@ fn generated_constants_match_the_header() {
     check("dockfw_replace_phase", &w32(ENUM_DOCKFW_REPLACE_PHASE));
     check("dockfw_event_attr", &w16(ENUM_DOCKFW_EVENT_ATTR));
     // Implicit increments and shifts as C defines them.
-    assert_eq!(DOCKFW_CMD_UNSPEC, 0);
+    assert_eq!(DOCKFW_CMD_RULE_ADD, 1); // the spec's `value: 1`: 0 is no command
     assert_eq!(DOCKFW_CMD_RULE_DEL, DOCKFW_CMD_RULE_ADD + 1);
     assert_eq!(DOCKFW_CMD_MAX, __DOCKFW_CMD_MAX - 1);
     assert_eq!(DOCKFW_CMD_MAX, DOCKFW_CMD_TRACE_EVENT);

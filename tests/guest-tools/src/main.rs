@@ -172,6 +172,9 @@ fn main() {
         Some("tcp-crr") if a.len() > 5 => std::process::exit(load::tcp_crr(&a[2..])),
         Some("time-cmd") if a.len() > 3 => std::process::exit(load::time_cmd(&a[2..])),
         Some("as-nobody") if a.len() > 2 => std::process::exit(nl::as_nobody(&a[2..])),
+        // The uAPI's numbers as shell variables (build.rs, uapi_parse::shell):
+        // run.py writes them for the guest scripts.
+        Some("uapi-shell") => print!("{}", include_str!(concat!(env!("OUT_DIR"), "/uapi.sh"))),
         _ => usage(),
     }
 }

@@ -18,6 +18,8 @@ const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 pub(crate) const NLM_F_REQUEST: u16 = 1;
 pub(crate) const NLM_F_ACK: u16 = 4;
 pub(crate) const NLMSG_ERROR: u16 = 2;
+pub(crate) const NLMSG_DONE: u16 = 3;
+const NLM_F_DUMP: u16 = 0x300;
 const NLMSGERR_ATTR_MSG: u16 = 1;
 pub(crate) const NETLINK_EXT_ACK: i32 = 11;
 pub(crate) const SOL_NETLINK: i32 = 270;
@@ -114,11 +116,17 @@ pub(crate) fn send(s: &Sock, m: &[u8]) -> Result<(), String> {
 /// Sends one request and returns the replies to it (by sequence number),
 /// up to and including its NLMSG_ERROR (the ACK or the error).
 fn request(s: &Sock, family: u16, cmd: u8, payload: &[u8], seq: u32) -> Result<Vec<Vec<u8>>, String> {
+    request_flags(s, family, cmd, NLM_F_REQUEST | NLM_F_ACK, payload, seq)
+}
+
+/// As `request`, with the given flags (a dump: NLM_F_DUMP), up to and
+/// including its NLMSG_ERROR or NLMSG_DONE.
+fn request_flags(s: &Sock, family: u16, cmd: u8, flags: u16, payload: &[u8], seq: u32) -> Result<Vec<Vec<u8>>, String> {
     let mut m = Vec::new();
     let len = 16 + 4 + payload.len();
     m.extend_from_slice(&(len as u32).to_ne_bytes());
     m.extend_from_slice(&family.to_ne_bytes());
-    m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    m.extend_from_slice(&flags.to_ne_bytes());
     m.extend_from_slice(&seq.to_ne_bytes());
     m.extend_from_slice(&0u32.to_ne_bytes());
     m.extend_from_slice(&[cmd, 1, 0, 0]);
@@ -136,7 +144,8 @@ fn request(s: &Sock, family: u16, cmd: u8, payload: &[u8], seq: u32) -> Result<V
         if buf.len() < 16 || u32::from_ne_bytes(buf[8..12].try_into().unwrap()) != seq {
             continue;
         }
-        let done = u16::from_ne_bytes(buf[4..6].try_into().unwrap()) == NLMSG_ERROR;
+        let done = matches!(u16::from_ne_bytes(buf[4..6].try_into().unwrap()), NLMSG_ERROR | NLMSG_DONE)
+            || matches!(last_message(&buf).get(4..6).map(|t| u16::from_ne_bytes(t.try_into().unwrap())), Some(NLMSG_DONE));
         out.push(buf);
         if done {
             return Ok(out);
@@ -144,7 +153,24 @@ fn request(s: &Sock, family: u16, cmd: u8, payload: &[u8], seq: u32) -> Result<V
     }
 }
 
-/// First message of a reply: (type, error code if NLMSG_ERROR, extack msg, payload).
+/// The last netlink message of a datagram.
+fn last_message(buf: &[u8]) -> &[u8] {
+    let mut off = 0;
+    let mut last = buf;
+    while off + 16 <= buf.len() {
+        let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+        if len < 16 || off + len > buf.len() {
+            break;
+        }
+        last = &buf[off..off + len];
+        off += (len + 3) & !3;
+    }
+    last
+}
+
+/// First message of a reply: (type, error code if NLMSG_ERROR or
+/// NLMSG_DONE, extack msg, payload). A dump that fails ends with
+/// NLMSG_DONE carrying the errno, its extended-ack TLVs right after it.
 fn parse_reply(buf: &[u8]) -> (u16, Option<i32>, String, Vec<u8>) {
     if buf.len() < 16 {
         return (0, Some(-1), "short reply".into(), vec![]);
@@ -153,6 +179,10 @@ fn parse_reply(buf: &[u8]) -> (u16, Option<i32>, String, Vec<u8>) {
     let ty = u16::from_ne_bytes(buf[4..6].try_into().unwrap());
     let flags = u16::from_ne_bytes(buf[6..8].try_into().unwrap());
     let body = &buf[16..len.min(buf.len())];
+    if ty == NLMSG_DONE && body.len() >= 4 {
+        let err = i32::from_ne_bytes(body[0..4].try_into().unwrap());
+        return (ty, Some(err), ack_msg(&body[4..]), vec![]);
+    }
     if ty != NLMSG_ERROR {
         return (ty, None, String::new(), body.to_vec());
     }
@@ -162,20 +192,27 @@ fn parse_reply(buf: &[u8]) -> (u16, Option<i32>, String, Vec<u8>) {
     let mut msg = String::new();
     if flags & 0x200 != 0 {
         let orig_len = u32::from_ne_bytes(body[4..8].try_into().unwrap()) as usize;
-        let mut off = 4 + if flags & 0x100 != 0 { 16 } else { orig_len };
-        while off + 4 <= body.len() {
-            let alen = u16::from_ne_bytes(body[off..off + 2].try_into().unwrap()) as usize;
-            let aty = u16::from_ne_bytes(body[off + 2..off + 4].try_into().unwrap());
-            if alen < 4 || off + alen > body.len() {
-                break;
-            }
-            if aty == NLMSGERR_ATTR_MSG {
-                msg = String::from_utf8_lossy(&body[off + 4..off + alen]).trim_end_matches('\0').to_string();
-            }
-            off += (alen + 3) & !3;
-        }
+        let off = 4 + if flags & 0x100 != 0 { 16 } else { orig_len };
+        msg = ack_msg(body.get(off..).unwrap_or(&[]));
     }
     (ty, Some(err), msg, vec![])
+}
+
+/// NLMSGERR_ATTR_MSG among extended-ack TLVs, or "".
+fn ack_msg(tlvs: &[u8]) -> String {
+    let mut off = 0;
+    while off + 4 <= tlvs.len() {
+        let alen = u16::from_ne_bytes(tlvs[off..off + 2].try_into().unwrap()) as usize;
+        let aty = u16::from_ne_bytes(tlvs[off + 2..off + 4].try_into().unwrap());
+        if alen < 4 || off + alen > tlvs.len() {
+            break;
+        }
+        if aty == NLMSGERR_ATTR_MSG {
+            return String::from_utf8_lossy(&tlvs[off + 4..off + alen]).trim_end_matches('\0').to_string();
+        }
+        off += (alen + 3) & !3;
+    }
+    String::new()
 }
 
 pub(crate) fn family_id(s: &Sock, name: &str) -> Result<u16, String> {
@@ -216,12 +253,15 @@ pub fn run(args: &[String]) -> i32 {
     let mut reqs = Vec::new();
     for part in args.split(|a| a == "---") {
         let mut it = part.iter();
-        let Some(cmd) = it.next().and_then(|c| c.parse::<u8>().ok()) else {
-            eprintln!("usage: dfwprobe nl CMD [ATTR...] [--- CMD [ATTR...]]...");
+        // `dump:CMD` sends the request as a dump (NLM_F_DUMP).
+        let first = it.next().map(String::as_str).unwrap_or("");
+        let (dump, c) = first.strip_prefix("dump:").map_or((false, first), |c| (true, c));
+        let Ok(cmd) = c.parse::<u8>() else {
+            eprintln!("usage: dfwprobe nl [dump:]CMD [ATTR...] [--- CMD [ATTR...]]...");
             return 64;
         };
         match attrs(&mut it) {
-            Ok(p) => reqs.push((cmd, p)),
+            Ok(p) => reqs.push((cmd, dump, p)),
             Err(e) => {
                 eprintln!("dfwprobe nl: {e}");
                 return 64;
@@ -236,9 +276,11 @@ pub fn run(args: &[String]) -> i32 {
         }
     };
     // Sequence numbers from 2 (1 was the family lookup), one per request.
-    for (seq, (cmd, payload)) in (2..).zip(reqs) {
-        match request(&sock, family, cmd, &payload, seq) {
-            Ok(bufs) => match parse_reply(bufs.last().expect("at least the ack")) {
+    for (seq, (cmd, dump, payload)) in (2..).zip(reqs) {
+        // A dump is answered by its parts and NLMSG_DONE (no ACK asked).
+        let flags = if dump { NLM_F_REQUEST | NLM_F_DUMP } else { NLM_F_REQUEST | NLM_F_ACK };
+        match request_flags(&sock, family, cmd, flags, &payload, seq) {
+            Ok(bufs) => match parse_reply(last_message(bufs.last().expect("at least the ack"))) {
                 (_, Some(0), _, _) | (_, None, _, _) => println!("NLOK"),
                 (_, Some(e), msg, _) => println!("NLERR {} {}", -e, msg),
             },

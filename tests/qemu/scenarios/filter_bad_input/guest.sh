@@ -49,6 +49,8 @@ nl flush_unknown        $CMD_FLUSH u32:99=1
 nl stats_unknown        $CMD_STATS_GET u32:99=1
 nl policy_get_unknown   $CMD_POLICY_GET u32:99=1
 nl del_stats_attr       $CMD_RULE_DEL u32:$A_RULE_ID=1 u32:$A_STATS=1
+nl dump_unknown         dump:$CMD_RULE_GET u32:99=1
+nl dump_ok              dump:$CMD_RULE_GET
 nl unknown_cmd          50
 fact "nl:nobody_stats" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_STATS_GET)"
 fact "nl:nobody_add" "$(dfwprobe as-nobody /bin/dfwprobe nl $CMD_RULE_ADD nest:$A_RULE[ u8:$RA_VERDICT=$VERDICT_DROP ])"
