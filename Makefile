@@ -22,7 +22,7 @@ KDIR ?= $(CURDIR)/build/linux
 OWN_KERNEL := $(filter $(CURDIR)/build/linux,$(KDIR))
 CARGO ?= cargo
 
-.PHONY: all setup kernel module ctl tools demo test host-test qemu-test bench fuzz clean \
+.PHONY: all setup kernel module ctl tools demo test host-test qemu-test bench fuzz clean regen \
 	kernel-debug module-debug test-debug debian test-debian mutants-kernel mutants
 
 all: module ctl tools
@@ -109,9 +109,14 @@ SUITE_MUTANTS := "mutants=scripts/mutants-kernel.sh $(KDIR)"
 # The fuzz targets, briefly and reproducibly (100 000 inputs each from seed
 # 1, seconds once built; the first run installs cargo-fuzz, about 2 minutes).
 SUITE_FUZZ := "fuzz=env FUZZ_RUNS=100000 scripts/fuzz.sh"
-# include/dockfw.yaml loaded by the kernel's own YNL library and checked
-# against the C netlink policies (scripts/ynl-check.py).
+# include/dockfw.yaml loaded by the kernel's own YNL library, the files
+# generated from it checked fresh, a rule and an event decoded by the
+# kernel's YNL (scripts/ynl-check.py). `make regen` rewrites the generated
+# files after a spec change (scripts/ynl-gen.py).
 SUITE_YNL := "ynl=python3 scripts/ynl-check.py"
+
+regen:
+	python3 scripts/ynl-gen.py
 
 mutants-kernel: all
 	@scripts/mutants-kernel.sh $(KDIR)

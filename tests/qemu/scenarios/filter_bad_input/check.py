@@ -11,7 +11,8 @@ def check(g):
         # None: the kernel sends no extended-ack message for this refusal
         # (genetlink's unknown command, its CAP_NET_ADMIN check), so there
         # must be none; otherwise the message must say `words`.
-        msg_ok = m and (m.group(2) == "" if words is None else words in m.group(2))
+        alts = words if isinstance(words, tuple) else (words,)
+        msg_ok = m and (m.group(2) == "" if words is None else any(w in m.group(2) for w in alts))
         if not m or int(m.group(1)) != errno or not msg_ok:
             errors.append(f"{name}: got {got!r}, want errno {errno} with "
                           + (f"{words!r}" if words is not None else "no message"))
