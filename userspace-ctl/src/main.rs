@@ -3,12 +3,19 @@
 //! family (rules, policy, statistics, atomic ruleset replace, trace) and
 //! reports the module's state from sysfs.
 //!
-//! Layout: this file parses the command line and dispatches; `cli` is the
-//! command line, `error` the exit codes, `cmd/` one module per command
-//! family; below them `netlink` and `codec` (the connection and the wire
-//! format of rules), `trace` and `explain` (events, their rendering and the
-//! path summary), `docker` and `resolve` (the engine client and container
-//! references), `ruleset` (rule files), and the module's pure files.
+//! Layout: this file declares the modules, dispatches a parsed command
+//! (`run`) and maps a failure to its exit code; `cli` is the command line,
+//! `error` the failure type and its exit codes, `cmd/` one module per
+//! command family (`rules`, `trace`, `stats`, `watch`) and what they share.
+//! Below the commands: `nl/` (generic netlink: `conn` the connection and
+//! family lookup, `attr` attribute encode/decode, `rule` the rule wire
+//! format), `trace/` (`event` decode, `render` text/JSON, `group` per-skb
+//! buffering, `netns` namespace names, `explain` the path summary),
+//! `docker/` (`client` the engine API, `model` its JSON, `names` container
+//! names for traces, `resolve` container references in rules), `ruleset`
+//! (rule files), `signals`, and the module's pure files. Dependencies point
+//! down: `cmd` uses everything; `trace` uses `nl`; `nl` and `docker` use
+//! only the pure files; no module uses this file's items.
 
 // Pure `core` files shared with the kernel module; they refer to each other
 // as `crate::model`, `crate::packet` and `crate::rules`.
@@ -33,12 +40,9 @@ mod uapi {
 
 mod cli;
 mod cmd;
-mod codec;
 mod docker;
 mod error;
-mod explain;
-mod netlink;
-mod resolve;
+mod nl;
 mod ruleset;
 mod signals;
 mod trace;

@@ -91,7 +91,7 @@ pub fn parse_file(text: &str) -> Result<Vec<LineRule>, FileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::rule_text;
+    use crate::nl::rule::rule_text;
 
     #[test]
     fn token_offsets() {

@@ -8,9 +8,10 @@ use crate::cmd::rules::*;
 use crate::cmd::stats::*;
 use crate::cmd::trace::*;
 use crate::cmd::*;
-use crate::codec::*;
 use crate::error::*;
-use crate::netlink::*;
+use crate::nl::attr::*;
+use crate::nl::conn::*;
+use crate::nl::rule::*;
 use crate::uapi::*;
 use crate::rules::{self, Rule};
 use crate::{docker, model, trace, uapi_parse};
@@ -164,7 +165,7 @@ fn trace_match_parsing_and_encoding() {
 /// a unix socket named by DOCKER_HOST (the only test that sets it).
 #[test]
 fn container_references_resolve_through_the_engine() {
-    use docker::tests::{inspect_json, FakeEngine};
+    use docker::client::tests::{inspect_json, FakeEngine};
     let fake = FakeEngine::start();
     fake.set(vec![
         inspect_json("web", true, std::process::id(), &[("bridge", "172.17.0.2", "")]),
@@ -196,7 +197,7 @@ fn container_references_resolve_through_the_engine() {
     assert_eq!(payload(&rule_attrs(&r), DOCKFW_RA_INACTIVE), Some(vec![]));
     // Namespaces: /proc/PID/ns/net of the container's pid.
     let r = add("in-container web input accept").unwrap();
-    assert_eq!(r.netns, rules::NetnsMatch::Inum(docker::netns_of_pid(std::process::id()).unwrap()));
+    assert_eq!(r.netns, rules::NetnsMatch::Inum(docker::client::netns_of_pid(std::process::id()).unwrap()));
     // Trace filters carry the address only.
     let m = parse_match(&words("tcp to-container web"), "trace").unwrap();
     assert_eq!(payload(&m, DOCKFW_RA_DADDR), Some(vec![172, 17, 0, 2]));
@@ -239,7 +240,7 @@ fn trace_requests_one_per_filter() {
 
 #[test]
 fn stats_decode_new_trace_fields() {
-    use trace::tests::raw_attr;
+    use trace::event::tests::raw_attr;
     let mut b = Vec::new();
     b.extend(raw_attr(DOCKFW_STATS_RULES, &4u32.to_ne_bytes()));
     b.extend(raw_attr(DOCKFW_STATS_PAD, &[]));

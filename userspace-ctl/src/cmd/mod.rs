@@ -10,10 +10,10 @@ pub(crate) mod stats;
 pub(crate) mod trace;
 pub(crate) mod watch;
 
-use crate::docker;
+use crate::docker::client::{Client, DockerError};
+use crate::docker::resolve;
 use crate::error::{fail, Exit, Fail};
-use crate::netlink::{self, find, Conn, NlError};
-use crate::resolve;
+use crate::nl::conn::{find, Conn, Msg, NlError};
 use crate::rule_syntax::SyntaxError;
 use crate::rules::Rule;
 use crate::ruleset;
@@ -57,8 +57,8 @@ pub(crate) fn lookup<'a>(rules: impl IntoIterator<Item = &'a Rule>, what: &str) 
     if names.is_empty() {
         return Ok(out);
     }
-    let docker = |e: docker::DockerError| fail(Exit::Docker, format!("{what}: {e}"));
-    let client = docker::Client::from_env().map_err(docker)?;
+    let docker = |e: DockerError| fail(Exit::Docker, format!("{what}: {e}"));
+    let client = Client::from_env().map_err(docker)?;
     for n in names {
         let c = client.inspect(&n).map_err(docker)?;
         out.insert(n, c);
@@ -82,10 +82,10 @@ pub(crate) fn resolve_strict(rule: Rule, look: &resolve::Lookup, what: &str, ina
     }
 }
 
-pub(crate) fn reply_u32(msgs: &[netlink::Msg], ty: u16) -> Option<u32> {
+pub(crate) fn reply_u32(msgs: &[Msg], ty: u16) -> Option<u32> {
     msgs.iter().find_map(|m| find(m, ty)).and_then(|a| a.payload().as_ref().try_into().ok()).map(u32::from_ne_bytes)
 }
 
-pub(crate) fn reply_u8(msgs: &[netlink::Msg], ty: u16) -> Option<u8> {
+pub(crate) fn reply_u8(msgs: &[Msg], ty: u16) -> Option<u8> {
     msgs.iter().find_map(|m| find(m, ty)).and_then(|a| a.payload().as_ref().first().copied())
 }

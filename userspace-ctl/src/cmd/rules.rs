@@ -4,10 +4,11 @@
 
 use super::{caret_report, lookup, nl_fail, open, reply_u32, reply_u8, resolve_strict};
 use crate::cli::PolicyArg;
-use crate::codec::{self, attr_u32, attr_u8, decode_rule, encode_rule, rule_text, Attr, JsonRule, RuleEntry};
 use crate::error::{fail, Exit, Fail};
-use crate::netlink::{Conn, NlError};
-use crate::resolve;
+use crate::docker::resolve;
+use crate::nl::attr::{attr_u32, attr_u8, nest_raw, Attr};
+use crate::nl::conn::{Conn, NlError};
+use crate::nl::rule::{decode_rule, encode_rule, encode_rule_into, rule_text, JsonRule, RuleEntry};
 use crate::rule_syntax::{parse_rule, SyntaxError};
 use crate::rules::Rule;
 use crate::ruleset;
@@ -118,7 +119,7 @@ pub(crate) fn replace_rules<'a>(
     let mut at = Vec::with_capacity(rules.len() + 1);
     at.push(0);
     for r in rules {
-        codec::encode_rule_into(r, &mut wire);
+        encode_rule_into(r, &mut wire);
         at.push(wire.len());
     }
     let sizes: Vec<usize> = at.windows(2).map(|w| w[1] - w[0]).collect();
@@ -133,7 +134,7 @@ pub(crate) fn replace_rules<'a>(
     conn.request(DOCKFW_CMD_REPLACE, begin, false).map_err(|e| classify(what, e))?;
     let result = (|| {
         for b in batches(&sizes) {
-            let body = codec::nest_raw(DOCKFW_A_RULES, wire[at[b.start]..at[b.end]].to_vec())
+            let body = nest_raw(DOCKFW_A_RULES, wire[at[b.start]..at[b.end]].to_vec())
                 .map_err(|e| ReplaceError::Fail(fail(Exit::Io, format!("{what}: {e}"))))?;
             if let Err(e) = conn.request(DOCKFW_CMD_REPLACE, vec![phase(DOCKFW_REPLACE_APPEND), body], false) {
                 let bad = match &e {

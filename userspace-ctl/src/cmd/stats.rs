@@ -4,7 +4,8 @@
 
 use super::nl_fail;
 use crate::error::{fail, Exit, Fail};
-use crate::netlink::{self, find, Conn};
+use crate::nl::attr::parse_attrs;
+use crate::nl::conn::{find, Conn};
 use crate::uapi::*;
 use neli::attr::Attribute;
 
@@ -24,7 +25,7 @@ pub(crate) fn stats(conn: &Conn) -> Result<Vec<(String, u64)>, Fail> {
 /// (`trace_lost`), u32 and u64 alike; PAD and unknown attributes skipped.
 pub(crate) fn decode_stats(payload: &[u8]) -> Result<Vec<(String, u64)>, String> {
     let mut out = Vec::new();
-    for (ty, b) in netlink::parse_attrs(payload)? {
+    for (ty, b) in parse_attrs(payload)? {
         let Some((name, _)) = ENUM_DOCKFW_STATS_ATTR.iter().find(|(_, v)| *v == ty) else { continue };
         if ty == DOCKFW_STATS_UNSPEC || ty == DOCKFW_STATS_PAD || name.starts_with("__") {
             continue;

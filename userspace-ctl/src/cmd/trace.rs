@@ -6,14 +6,21 @@
 
 use super::stats::stats;
 use super::{caret_report, lookup, nl_fail, open, resolve_strict};
-use crate::codec::{self, attr_u32, nest, rule_attrs, Attr};
+use crate::docker::names::ContainerNames;
 use crate::error::{fail, Exit, Fail};
-use crate::netlink::{self, find};
+use crate::nl::attr::{attr_as_u32, attr_u32, nest, Attr};
+use crate::nl::conn::{family_removed, find, strerror};
+use crate::nl::rule::{rule_attrs, CONTAINER_ATTRS};
 use crate::rule_syntax::{parse_rule, SyntaxError};
 use crate::rules::{self, Rule};
 use crate::signals::{install_stop_handlers, STOP};
 use crate::uapi::*;
-use crate::{docker, explain, ruleset, trace};
+use crate::ruleset;
+use crate::trace::event::{parse_datagram, Event};
+use crate::trace::explain;
+use crate::trace::group::Grouper;
+use crate::trace::netns::{NetnsNames, NETNS_DIR};
+use crate::trace::render::{group_text, json_line};
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -41,7 +48,7 @@ pub(crate) fn match_attrs(rule: &Rule) -> Vec<Attr> {
         .filter(|a| {
             let ty = *a.nla_type().nla_type();
             let rule_only = matches!(ty, DOCKFW_RA_VERDICT | DOCKFW_RA_PRIORITY | DOCKFW_RA_ID | DOCKFW_RA_COMMENT | DOCKFW_RA_INACTIVE)
-                || codec::CONTAINER_ATTRS.iter().any(|&(_, t)| t == ty);
+                || CONTAINER_ATTRS.iter().any(|&(_, t)| t == ty);
             let all_hooks = ty == DOCKFW_RA_HOOKS && rule.hooks == rules::ALL_HOOKS;
             !rule_only && !all_hooks
         })
@@ -85,10 +92,19 @@ pub(crate) fn trace_requests(matches: &[String], filters: &[String], rule_ids: &
     Ok(out)
 }
 
+/// Fills in the containers of the event's addresses and namespace.
+fn annotate_containers(names: &mut ContainerNames, e: &mut Event) {
+    e.saddr_container = e.saddr.as_ref().and_then(|a| names.addr(a));
+    e.daddr_container = e.daddr.as_ref().and_then(|a| names.addr(a));
+    if !e.netns_init {
+        e.netns_container = e.netns.and_then(|n| names.netns(n));
+    }
+}
+
 /// Prints groups of events; a write error (closed pipe) clears `ok`.
-pub(crate) fn write_groups(out: &mut impl Write, gs: Vec<Vec<trace::Event>>, ok: &mut bool) {
+pub(crate) fn write_groups(out: &mut impl Write, gs: Vec<Vec<Event>>, ok: &mut bool) {
     for g in gs {
-        if *ok && (out.write_all(trace::group_text(&g).as_bytes()).is_err() || out.flush().is_err()) {
+        if *ok && (out.write_all(group_text(&g).as_bytes()).is_err() || out.flush().is_err()) {
             *ok = false;
         }
     }
@@ -126,7 +142,7 @@ pub(crate) fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fa
     for r in requests {
         match conn.request(DOCKFW_CMD_TRACE_SET, r, false) {
             Ok(replies) => mine.extend(
-                replies.iter().filter_map(|m| find(m, DOCKFW_A_TRACE_ID)).filter_map(|a| codec::attr_as_u32(a)),
+                replies.iter().filter_map(|m| find(m, DOCKFW_A_TRACE_ID)).filter_map(|a| attr_as_u32(a)),
             ),
             Err(e) => {
                 let _ = conn.request(DOCKFW_CMD_TRACE_CLEAR, vec![], false);
@@ -140,10 +156,10 @@ pub(crate) fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fa
 
     let start = Instant::now();
     let deadline = o.timeout.map(|t| start + t);
-    let mut names = trace::NetnsNames::new(trace::NETNS_DIR);
-    let mut containers = docker::ContainerNames::from_env();
-    let mut grouper = trace::Grouper::default();
-    let mut kept: Vec<trace::Event> = Vec::new();
+    let mut names = NetnsNames::new(NETNS_DIR);
+    let mut containers = ContainerNames::from_env();
+    let mut grouper = Grouper::default();
+    let mut kept: Vec<Event> = Vec::new();
     let (mut events, mut lost, mut malformed) = (0u64, 0u64, 0u64);
     let mut out = std::io::stdout().lock();
     let mut buf = vec![0u8; 64 * 1024];
@@ -175,15 +191,15 @@ pub(crate) fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fa
                 }
                 Err(libc::EAGAIN) | Err(libc::EINTR) => break,
                 Err(e) => {
-                    eprintln!("dockfwctl: {what}: receive: {}", netlink::strerror(e));
+                    eprintln!("dockfwctl: {what}: receive: {}", strerror(e));
                     break 'main;
                 }
             };
-            if trace::family_removed(&buf[..len], family) {
+            if family_removed(&buf[..len], family) {
                 gone = true;
                 break 'main;
             }
-            for r in trace::parse_datagram(&buf[..len], family) {
+            for r in parse_datagram(&buf[..len], family) {
                 let mut e = match r {
                     Ok(e) => e,
                     Err(_) => {
@@ -195,10 +211,10 @@ pub(crate) fn run_trace(requests: Vec<Vec<Attr>>, o: TraceOpts) -> Result<(), Fa
                     continue; // another session's event
                 }
                 names.annotate(&mut e);
-                trace::annotate_containers(&mut containers, &mut e);
+                annotate_containers(&mut containers, &mut e);
                 events += 1;
                 if o.json {
-                    let line = trace::json_line(&e);
+                    let line = json_line(&e);
                     if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
                         out_ok = false;
                     }

@@ -17,9 +17,10 @@
 //! watch reconnects with a backoff of 1 s doubling to 30 s and syncs
 //! again. While the engine is unreachable the rules stay as they are.
 
-use crate::codec::RuleEntry;
-use crate::docker::{Client, Container, DockerError};
-use crate::resolve::{self, Change, Lookup};
+use crate::docker::client::{Client, DockerError};
+use crate::docker::model::Container;
+use crate::docker::resolve::{self, Change, Lookup};
+use crate::nl::rule::RuleEntry;
 use crate::rules::Rule;
 use super::rules::{dump_rules, replace_rules, ReplaceError};
 use super::stats::stats;
@@ -121,7 +122,7 @@ pub fn sync(k: &mut dyn Kernel, e: &dyn Engine, log: &mut dyn FnMut(&str)) -> Re
 
 /// The kernel over netlink.
 struct NlKernel {
-    conn: crate::netlink::Conn,
+    conn: crate::nl::conn::Conn,
 }
 
 impl Kernel for NlKernel {
@@ -311,7 +312,7 @@ pub fn follow(
 mod tests {
     use super::*;
     use crate::model::parse_addr;
-    use crate::resolve::tests::{ctr, net};
+    use crate::docker::resolve::tests::{ctr, net};
     use crate::rule_syntax::parse_rule;
     use std::cell::RefCell;
     use std::collections::HashMap;
@@ -451,7 +452,7 @@ mod tests {
     /// engine's chunked stream, then a sync against the engine's new state.
     #[test]
     fn event_then_sync_over_http() {
-        use crate::docker::tests::{container_event, inspect_json, FakeEngine};
+        use crate::docker::client::tests::{container_event, inspect_json, FakeEngine};
         let fake = FakeEngine::start();
         fake.set(vec![inspect_json("web", true, std::process::id(), &[("bridge", "172.17.0.2", "")])]);
         let client = Client::new(&fake.socket);
@@ -490,7 +491,7 @@ mod tests {
     /// sync after reconnecting catches what changed while it was away.
     #[test]
     fn follow_reconnects_and_resyncs() {
-        use crate::docker::tests::{container_event, inspect_json, FakeEngine};
+        use crate::docker::client::tests::{container_event, inspect_json, FakeEngine};
         use std::sync::atomic::AtomicBool;
         use std::sync::Arc;
         let fake = Arc::new(FakeEngine::start());

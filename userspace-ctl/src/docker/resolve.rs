@@ -15,7 +15,7 @@
 //! inactive, so a rule never keeps an address Docker may give another
 //! container.
 
-use crate::docker::{Container, Network};
+use super::model::{Container, Network};
 use crate::model::{Addr, Family};
 use crate::rule_syntax::write_rule;
 use crate::rules::{CtrRole, NetnsMatch, Prefix, Rule};

@@ -1,60 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Rules to and from dockfw netlink attributes (`DOCKFW_A_RULE` nests of
-//! `DOCKFW_RA_*`), and the JSON view of a listed rule.
+//! The dockfw rule on the wire: a rule to and from its `DOCKFW_A_RULE` nest
+//! of `DOCKFW_RA_*` attributes (verdict, priority, hook mask as
+//! NF_INET_* bits, NFPROTO family, addresses with prefix lengths, port
+//! ranges, interface names with `+` wildcards, network namespace, conntrack
+//! states as the uAPI's `DOCKFW_CTSTATE_*` bits, comment, container names,
+//! the inactive flag), the counters a dump adds, and the JSON view of a
+//! listed rule. The rule encoder writes attribute bytes directly, so a
+//! whole ruleset can be packed into `DOCKFW_A_RULES` nests.
 
+use super::attr::{attr, nest_raw, parse_attrs, put, put_str, Attr, NLA_F_NESTED};
 use crate::model::{Addr, CtState, Family, Hook};
 use crate::rule_syntax::{hook_keyword, write_rule};
 use crate::rules::{Action, CtrRole, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
 use crate::uapi::*;
-use neli::{
-    attr::Attribute,
-    genl::{AttrTypeBuilder, Nlattr, NlattrBuilder},
-    types::Buffer,
-    Size,
-};
+use neli::attr::Attribute;
 use serde::Serialize;
-
-pub type Attr = Nlattr<u16, Buffer>;
-
-/// The payload of a u32 attribute.
-pub fn attr_as_u32(a: &Attr) -> Option<u32> {
-    let b: &[u8] = a.payload().as_ref();
-    b.try_into().ok().map(u32::from_ne_bytes)
-}
-
-/// An attribute with a raw payload.
-pub fn attr(ty: u16, payload: Vec<u8>) -> Attr {
-    NlattrBuilder::default()
-        .nla_type(AttrTypeBuilder::default().nla_type(ty).build().expect("attribute type"))
-        .nla_payload(payload)
-        .build()
-        .expect("attribute")
-}
-
-pub fn attr_u8(ty: u16, v: u8) -> Attr {
-    attr(ty, vec![v])
-}
-
-pub fn attr_u32(ty: u16, v: u32) -> Attr {
-    attr(ty, v.to_ne_bytes().to_vec())
-}
-
-/// A NUL-terminated string attribute.
-pub fn attr_str(ty: u16, s: &str) -> Attr {
-    let mut b = s.as_bytes().to_vec();
-    b.push(0);
-    attr(ty, b)
-}
-
-/// A nest (NLA_F_NESTED set, as strict validation requires) of `children`.
-pub fn nest(ty: u16, children: &[Attr]) -> Result<Attr, String> {
-    fits_nest(children.iter().map(|c| c.padded_size()).sum())?;
-    let mut n = nest_raw(ty, Vec::new())?;
-    for c in children {
-        n = n.nest(c).map_err(|e| e.to_string())?;
-    }
-    Ok(n)
-}
 
 fn verdict(a: Action) -> u8 {
     let v = match a {
@@ -120,33 +80,6 @@ fn ifname_text(m: &IfMatch) -> String {
         s.push('+');
     }
     s
-}
-
-/// Netlink's flag on the type of an attribute that holds attributes.
-const NLA_F_NESTED: u16 = 1 << 15;
-
-/// Appends one attribute (4-byte header, payload, padding to 4 bytes) to
-/// `out`, which stays 4-byte aligned. `restore` encodes 100 000 rules: the
-/// rules are written straight into the message bytes, not built as one
-/// object per attribute.
-fn put(out: &mut Vec<u8>, ty: u16, payload: &[u8]) {
-    put_parts(out, ty, &[payload]);
-}
-
-/// A NUL-terminated string attribute.
-fn put_str(out: &mut Vec<u8>, ty: u16, s: &[u8]) {
-    put_parts(out, ty, &[s, &[0]]);
-}
-
-/// One attribute whose payload is `parts` back to back.
-fn put_parts(out: &mut Vec<u8>, ty: u16, parts: &[&[u8]]) {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    out.extend_from_slice(&((4 + len) as u16).to_ne_bytes());
-    out.extend_from_slice(&ty.to_ne_bytes());
-    for p in parts {
-        out.extend_from_slice(p);
-    }
-    out.resize((out.len() + 3) & !3, 0);
 }
 
 /// Writes the `DOCKFW_RA_*` attributes of a rule: the verdict, priority
@@ -220,7 +153,7 @@ fn write_rule_attrs(r: &Rule, out: &mut Vec<u8>) {
 pub fn rule_attrs(r: &Rule) -> Vec<Attr> {
     let mut b = Vec::with_capacity(128);
     write_rule_attrs(r, &mut b);
-    let parsed = crate::netlink::parse_attrs(&b).expect("the encoder writes well-formed attributes");
+    let parsed = parse_attrs(&b).expect("the encoder writes well-formed attributes");
     parsed.into_iter().map(|(ty, p)| attr(ty, p.to_vec())).collect()
 }
 
@@ -237,24 +170,6 @@ pub fn encode_rule_into(r: &Rule, out: &mut Vec<u8>) -> usize {
     let len16 = u16::try_from(len).expect("a rule fits in one attribute");
     out[start..start + 2].copy_from_slice(&len16.to_ne_bytes());
     len
-}
-
-/// A nest (NLA_F_NESTED set) whose payload is already-encoded attributes.
-pub fn nest_raw(ty: u16, payload: Vec<u8>) -> Result<Attr, String> {
-    fits_nest(payload.len())?;
-    Ok(NlattrBuilder::default()
-        .nla_type(AttrTypeBuilder::default().nla_type(ty).nla_nested(true).build().expect("attribute type"))
-        .nla_payload(payload)
-        .build()
-        .expect("attribute"))
-}
-
-/// Whether a nest of `payload` bytes fits a netlink attribute's u16 length.
-fn fits_nest(payload: usize) -> Result<(), String> {
-    if payload + 4 > usize::from(u16::MAX) {
-        return Err(format!("nested attribute of {payload} bytes does not fit in a netlink attribute"));
-    }
-    Ok(())
 }
 
 /// Which rule attribute carries the container named in each role.
@@ -497,6 +412,8 @@ impl JsonRule {
 mod tests {
     use super::*;
     use crate::model::parse_addr;
+    use crate::nl::attr::{attr_u32, attr_u8, nest};
+    use neli::{genl::Nlattr, types::Buffer};
     use crate::rule_syntax::parse_rule;
     use neli::{consts::genl::NlAttrType, types::GenlBuffer, FromBytesWithInput, ToBytes};
     use std::io::Cursor;

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The dockfw generic-netlink connection: resolves the family by name and
-//! sends requests (NLM_F_REQUEST | NLM_F_ACK, or NLM_F_DUMP), collecting the
-//! replies and turning error ACKs, with their extended-ACK message, into
-//! `NlError`.
+//! The dockfw generic-netlink connection: resolves the family by name
+//! through the generic netlink controller (CTRL_CMD_GETFAMILY: its id and
+//! multicast groups), sends requests (NLM_F_REQUEST | NLM_F_ACK, or
+//! NLM_F_DUMP), collecting the replies and turning error ACKs, with their
+//! extended-ACK message and offset, into `NlError`; joins and leaves
+//! multicast groups and reads raw datagrams from them. Also the walk over
+//! the netlink messages of a received datagram, and the controller's
+//! CTRL_CMD_DELFAMILY announcement that a family (the module) is gone.
 
-use crate::codec::Attr;
+use super::attr::{attr_str, parse_attrs, Attr};
 use crate::uapi::*;
-use crate::codec::attr_str;
 use neli::{
     attr::Attribute,
     consts::{
@@ -109,22 +112,6 @@ pub struct Conn {
     seq: Cell<u32>,
     /// The family's multicast groups (name, id), from the controller.
     groups: Vec<(String, u32)>,
-}
-
-/// Attributes of a netlink attribute stream as (type, payload), the type
-/// without the NLA_F_NESTED / NLA_F_NET_BYTEORDER bits.
-pub fn parse_attrs(mut b: &[u8]) -> Result<Vec<(u16, &[u8])>, String> {
-    let mut out = Vec::new();
-    while b.len() >= 4 {
-        let len = usize::from(u16::from_ne_bytes([b[0], b[1]]));
-        let ty = u16::from_ne_bytes([b[2], b[3]]) & 0x3fff;
-        if len < 4 || len > b.len() {
-            return Err(format!("attribute {ty} of length {len} in {} bytes", b.len()));
-        }
-        out.push((ty, &b[4..len]));
-        b = &b[((len + 3) & !3).min(b.len())..];
-    }
-    Ok(out)
 }
 
 /// The (name, id) pairs of a `CTRL_ATTR_MCAST_GROUPS` payload.
@@ -332,6 +319,48 @@ pub fn find(m: &Msg, ty: u16) -> Option<&Attr> {
     m.attrs().iter().find(|a| *a.nla_type().nla_type() == ty)
 }
 
+/// The netlink messages of a datagram as (nlmsg_type, payload after the
+/// 16-byte header); a message whose length runs past the datagram ends the
+/// walk with an error.
+pub fn messages(mut b: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]), String>> {
+    std::iter::from_fn(move || {
+        if b.len() < 16 {
+            return None;
+        }
+        let len = u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize;
+        let ty = u16::from_ne_bytes([b[4], b[5]]);
+        if len < 16 || len > b.len() {
+            let e = format!("netlink message of length {len} in {} bytes", b.len());
+            b = &[];
+            return Some(Err(e));
+        }
+        let payload = &b[16..len];
+        b = &b[((len + 3) & !3).min(b.len())..];
+        Some(Ok((ty, payload)))
+    })
+}
+
+/// Whether a datagram holds the controller's announcement that `family`
+/// was removed: a message of type GENL_ID_CTRL, command
+/// CTRL_CMD_DELFAMILY, whose CTRL_ATTR_FAMILY_ID is `family`. This is what
+/// a member of nlctrl's "notify" group receives when the module that
+/// registered the family is unloaded (genl_unregister_family).
+pub fn family_removed(b: &[u8], family: u16) -> bool {
+    messages(b).map_while(Result::ok).any(|(ty, payload)| {
+        ty == libc::GENL_ID_CTRL as u16
+            && payload.len() >= 4
+            && payload[0] == libc::CTRL_CMD_DELFAMILY as u8
+            && parse_attrs(&payload[4..]).ok().is_some_and(|attrs| {
+                attrs
+                    .iter()
+                    .find(|(t, _)| *t == libc::CTRL_ATTR_FAMILY_ID as u16)
+                    .and_then(|(_, v)| <[u8; 2]>::try_from(*v).ok())
+                    .map(u16::from_ne_bytes)
+                    == Some(family)
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,5 +445,33 @@ mod tests {
         assert!(matches!(conn.join(0xffff), Err(NlError::Kernel { .. })));
         // A missing family is reported as such.
         assert!(matches!(Conn::open_family("no-such-fam"), Err(NlError::NoFamily(_))));
+    }
+
+    /// A netlink message header and a genetlink header before `attrs`.
+    fn raw_msg(ty: u16, cmd: u8, attrs: &[u8]) -> Vec<u8> {
+        let mut v = ((16 + 4 + attrs.len()) as u32).to_ne_bytes().to_vec();
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(&[0; 10]); // flags, seq, portid
+        v.extend_from_slice(&[cmd, 2, 0, 0]);
+        v.extend_from_slice(attrs);
+        v
+    }
+
+    #[test]
+    fn family_removal_is_the_controllers_delfamily_of_our_id() {
+        // Values from <linux/genetlink.h>: GENL_ID_CTRL 0x10,
+        // CTRL_CMD_NEWFAMILY 1, CTRL_CMD_DELFAMILY 2, CTRL_ATTR_FAMILY_ID 1.
+        let id = |v: u16| raw_attr(1, &v.to_ne_bytes());
+        let del = raw_msg(0x10, 2, &id(31));
+        assert!(family_removed(&del, 31));
+        assert!(!family_removed(&del, 32), "another family's removal");
+        assert!(!family_removed(&raw_msg(0x10, 1, &id(31)), 31), "NEWFAMILY is not a removal");
+        assert!(!family_removed(&raw_msg(31, 2, &id(31)), 31), "our own family's command 2 is not the controller's");
+        // Second message of a datagram; a truncated one ends the scan.
+        let mut two = raw_msg(0x10, 1, &id(7));
+        two.extend(&del);
+        assert!(family_removed(&two, 31));
+        assert!(!family_removed(&del[..del.len() - 4], 31));
+        assert!(!family_removed(&raw_msg(0x10, 2, &raw_attr(1, &[31])), 31), "a one-byte id");
     }
 }

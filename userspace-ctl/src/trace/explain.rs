@@ -6,7 +6,8 @@
 //! Pure: works on the events as decoded (with namespace names filled in).
 
 use crate::model::Addr;
-use crate::trace::{endpoint, hook_at, proto_label, verdict_name, Event};
+use super::event::Event;
+use super::render::{endpoint, hook_at, proto_label, verdict_name};
 use serde::Serialize;
 
 /// A connection tuple; the flow key is the conntrack original tuple when
@@ -252,7 +253,7 @@ pub fn render(flows: &[FlowSummary]) -> String {
 mod tests {
     use super::*;
     use crate::model::parse_addr;
-    use crate::trace::tests::ev;
+    use crate::trace::event::tests::ev;
     use crate::uapi::*;
 
     const PRE: u8 = 0;

@@ -4,19 +4,17 @@
 //! container, list the running ones, and follow the event stream. HTTP/1.1
 //! is hyper's, on a current-thread tokio runtime that only runs inside
 //! these (blocking) calls, so the rest of dockfwctl stays synchronous.
-//!
 //! Paths carry no API version prefix: the engine then answers in its own
-//! (newest) version. Only fields that every engine since API 1.41 (Docker
-//! 20.10) returns are read: `Id`, `Name`, `State.Running`, `State.Pid`,
-//! `NetworkSettings.Networks.{NET}.{IPAddress,GlobalIPv6Address}`, and for
-//! events `Type`, `Action`, `Actor.ID`, `Actor.Attributes`.
+//! (newest) version; `model` reads only fields every engine since API 1.41
+//! returns. A running container's network namespace is read from
+//! `/proc/PID/ns/net`.
 
-use crate::model::{parse_addr, Addr};
+use super::model::{container_from_inspect, event_from_json, ids_from_list, Container, Event};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -64,105 +62,12 @@ pub fn socket_from_env(docker_host: Option<&str>) -> Result<PathBuf, DockerError
     }
 }
 
-/// One network a container is attached to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Network {
-    pub name: String,
-    pub ipv4: Option<Addr>,
-    pub ipv6: Option<Addr>,
-}
-
-/// What dockfwctl needs of a container.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Container {
-    pub id: String,
-    /// Without Docker's leading `/`.
-    pub name: String,
-    pub running: bool,
-    /// The init process in the host's PID namespace (0 when not running).
-    pub pid: u32,
-    /// Inode of its network namespace (`/proc/PID/ns/net`), when running
-    /// and readable from here.
-    pub netns: Option<u32>,
-    /// Sorted by name. A stopped container keeps its networks, without
-    /// addresses.
-    pub networks: Vec<Network>,
-}
-
-fn ip(v: &Value) -> Option<Addr> {
-    v.as_str().filter(|s| !s.is_empty()).and_then(parse_addr)
-}
-
-fn networks(ns: &Value) -> Vec<Network> {
-    let mut out: Vec<Network> = ns
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(name, n)| Network { name: name.clone(), ipv4: ip(&n["IPAddress"]), ipv6: ip(&n["GlobalIPv6Address"]) })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
-
-/// A container from `GET /containers/{id}/json` (netns not filled in).
-pub fn container_from_inspect(v: &Value) -> Result<Container, String> {
-    let id = v["Id"].as_str().ok_or("no Id")?.to_string();
-    let name = v["Name"].as_str().ok_or("no Name")?.trim_start_matches('/').to_string();
-    let running = v["State"]["Running"].as_bool().ok_or("no State.Running")?;
-    let pid = if running { v["State"]["Pid"].as_u64().and_then(|p| u32::try_from(p).ok()).unwrap_or(0) } else { 0 };
-    Ok(Container { id, name, running, pid, netns: None, networks: networks(&v["NetworkSettings"]["Networks"]) })
-}
-
-/// Container ids (and names) from `GET /containers/json`.
-pub fn ids_from_list(v: &Value) -> Result<Vec<(String, String)>, String> {
-    let arr = v.as_array().ok_or("not an array")?;
-    Ok(arr
-        .iter()
-        .filter_map(|c| {
-            let id = c["Id"].as_str()?.to_string();
-            let name = c["Names"].as_array().and_then(|n| n.first()).and_then(Value::as_str).unwrap_or("");
-            Some((id, name.trim_start_matches('/').to_string()))
-        })
-        .collect())
-}
-
 /// The namespace inode of process `pid`, as `readlink /proc/PID/ns/net`
 /// shows it (`net:[INODE]`): the `st_ino` of that file.
 pub fn netns_of_pid(pid: u32) -> std::io::Result<u32> {
     use std::os::unix::fs::MetadataExt;
     let md = std::fs::metadata(format!("/proc/{pid}/ns/net"))?;
     u32::try_from(md.ino()).map_err(|_| std::io::Error::other("namespace inode above 32 bits"))
-}
-
-/// An engine event, as `GET /events` streams them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Event {
-    /// `container`, `network`, ...
-    pub kind: String,
-    /// `start`, `die`, `connect`, ...
-    pub action: String,
-    /// The container's id (container events) or the network's (network
-    /// events).
-    pub actor: String,
-    /// Attributes.name: the container's name (for a rename, the new one),
-    /// or the network's.
-    pub name: Option<String>,
-    /// Network events: Attributes.container, the container's id.
-    pub container: Option<String>,
-}
-
-pub fn event_from_json(v: &Value) -> Event {
-    let s = |x: &Value| x.as_str().map(String::from);
-    let attrs = &v["Actor"]["Attributes"];
-    Event {
-        kind: s(&v["Type"]).unwrap_or_default(),
-        action: s(&v["Action"]).or_else(|| s(&v["status"])).unwrap_or_default(),
-        actor: s(&v["Actor"]["ID"]).or_else(|| s(&v["id"])).unwrap_or_default(),
-        name: s(&attrs["name"]),
-        container: s(&attrs["container"]),
-    }
 }
 
 /// Percent-encoding of a query value (RFC 3986 unreserved kept).
@@ -422,98 +327,11 @@ impl EventStream<'_> {
     }
 }
 
-/// Container names for what traces show: addresses and namespace inodes
-/// of running containers, from `/containers/json` and an inspect of each.
-/// Refreshed when a key never looked up before is missing, at most once a
-/// second (and a key missed before is tried again after ten seconds), so
-/// traffic from addresses that are no container's costs no request per
-/// packet. Without an engine it just finds no names.
-pub struct ContainerNames {
-    client: Option<Client>,
-    by_addr: HashMap<Vec<u8>, String>,
-    by_netns: HashMap<u32, String>,
-    refreshed: Option<Instant>,
-    asked: HashSet<(u8, Vec<u8>)>,
-}
-
-const NAMES_MIN_AGE: Duration = Duration::from_secs(1);
-const NAMES_RETRY_AGE: Duration = Duration::from_secs(10);
-
-impl ContainerNames {
-    /// Names from the engine of `DOCKER_HOST` (none if it is not a unix
-    /// socket).
-    pub fn from_env() -> ContainerNames {
-        let client = Client::from_env().ok().map(|mut c| {
-            // A trace must not stall on a slow engine.
-            c.set_timeout(Duration::from_secs(2));
-            c
-        });
-        ContainerNames::new(client)
-    }
-
-    pub fn new(client: Option<Client>) -> ContainerNames {
-        ContainerNames { client, by_addr: HashMap::new(), by_netns: HashMap::new(), refreshed: None, asked: HashSet::new() }
-    }
-
-    /// Replaces the index with these containers.
-    pub fn set(&mut self, cs: &[Container]) {
-        self.by_addr.clear();
-        self.by_netns.clear();
-        for c in cs.iter().filter(|c| c.running) {
-            for n in &c.networks {
-                for a in [n.ipv4, n.ipv6].into_iter().flatten() {
-                    self.by_addr.insert(a.bytes().to_vec(), c.name.clone());
-                }
-            }
-            if let Some(ns) = c.netns {
-                self.by_netns.insert(ns, c.name.clone());
-            }
-        }
-    }
-
-    fn refresh_for(&mut self, key: (u8, Vec<u8>)) {
-        // Bounded memory under traffic from very many addresses.
-        if self.asked.len() > 100_000 {
-            self.asked.clear();
-        }
-        let age = self.refreshed.map(|t| t.elapsed());
-        let first_ask = self.asked.insert(key);
-        let due = match age {
-            None => true,
-            Some(a) => a >= NAMES_MIN_AGE && (first_ask || a >= NAMES_RETRY_AGE),
-        };
-        if !due {
-            return;
-        }
-        self.refreshed = Some(Instant::now());
-        if let Some(c) = &self.client {
-            if let Ok(cs) = c.running() {
-                self.set(&cs);
-            }
-        }
-    }
-
-    /// The running container that has this address.
-    pub fn addr(&mut self, a: &Addr) -> Option<String> {
-        let k = a.bytes().to_vec();
-        if !self.by_addr.contains_key(&k) {
-            self.refresh_for((0, k.clone()));
-        }
-        self.by_addr.get(&k).cloned()
-    }
-
-    /// The running container whose network namespace this is.
-    pub fn netns(&mut self, ino: u32) -> Option<String> {
-        if !self.by_netns.contains_key(&ino) {
-            self.refresh_for((1, ino.to_ne_bytes().to_vec()));
-        }
-        self.by_netns.get(&ino).cloned()
-    }
-}
-
 #[cfg(test)]
 pub mod tests {
     use super::*;
+    use crate::docker::model::Network;
+    use crate::model::parse_addr;
     use serde_json::json;
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::net::{UnixListener, UnixStream};
@@ -703,7 +521,7 @@ pub mod tests {
         respond(&mut conn, "404 Not Found", &json!({"message": "page not found"}))
     }
 
-    fn own_netns() -> u32 {
+    pub fn own_netns() -> u32 {
         netns_of_pid(std::process::id()).unwrap()
     }
 
@@ -782,22 +600,5 @@ pub mod tests {
         fake.close_streams();
         let e = s.next(Duration::from_secs(5)).unwrap_err();
         assert!(e.to_string().contains("the event stream ended"), "{e}");
-    }
-
-    #[test]
-    fn container_names_for_traces() {
-        let fake = FakeEngine::start();
-        let me = std::process::id();
-        fake.set(vec![inspect_json("web", true, me, &[("bridge", "172.17.0.2", "")])]);
-        let mut n = ContainerNames::new(Some(Client::new(&fake.socket)));
-        assert_eq!(n.addr(&parse_addr("172.17.0.2").unwrap()).as_deref(), Some("web"));
-        assert_eq!(n.netns(own_netns()).as_deref(), Some("web"));
-        let before = fake.state.lock().unwrap().requests.len();
-        // A miss right after a refresh asks nothing (at most once a second).
-        assert_eq!(n.addr(&parse_addr("10.0.0.2").unwrap()), None);
-        assert_eq!(fake.state.lock().unwrap().requests.len(), before);
-        // Without an engine: no names, no error.
-        let mut none = ContainerNames::new(Some(Client::new("/nonexistent/docker.sock")));
-        assert_eq!(none.addr(&parse_addr("172.17.0.2").unwrap()), None);
     }
 }
