@@ -4,8 +4,9 @@
 kernel's own YNL tooling.
 
 1. The kernel's YNL library (tools/net/ynl from Debian's linux-source-6.12,
-   unpacked once into $DOCKFW_CACHE/ynl-6.12) loads the spec with its
-   genetlink-legacy schema: every operation and attribute set resolves.
+   unpacked once into $DOCKFW_CACHE/ynl-6.12 by scripts/kernel_ynl.py)
+   loads the spec with its genetlink-legacy schema: every operation and
+   attribute set resolves.
 2. What the kernel's generator makes of the spec today is what is
    committed: the uAPI header and the module's policies and ops table
    (scripts/ynl-gen.py --check; a stale file fails, with its diff).
@@ -16,10 +17,9 @@ import os
 import subprocess
 import sys
 
+from kernel_ynl import schema as ynl_schema, tools_dir  # scripts/kernel_ynl.py
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-CACHE = os.environ.get("DOCKFW_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dockfw")
-TARBALL = os.environ.get("DOCKFW_KERNEL_TARBALL", "/usr/src/linux-source-6.12.tar.xz")
 SPEC = os.path.join(TOP, "include/dockfw.yaml")
 results = []
 
@@ -27,17 +27,6 @@ results = []
 def check(name, ok, detail=""):
     results.append(ok)
     print(("PASS" if ok else "FAIL") + f" ynl: {name}" + ("" if ok else f": {detail}"))
-
-
-def ynl_lib():
-    """The kernel's tools/net/ynl and netlink schemas, unpacked once."""
-    dest = os.path.join(CACHE, "ynl-6.12")
-    if not os.path.exists(os.path.join(dest, ".done")):
-        os.makedirs(dest, exist_ok=True)
-        subprocess.run(["tar", "-xJf", TARBALL, "-C", dest, "--strip-components=1", "--wildcards",
-                        "*/tools/net/ynl/*", "*/Documentation/netlink/*.yaml"], check=True)
-        open(os.path.join(dest, ".done"), "w").close()
-    return dest
 
 
 def decode_check(schema):
@@ -77,9 +66,9 @@ def decode_check(schema):
 
 
 def main():
-    sys.path.insert(0, os.path.join(ynl_lib(), "tools/net/ynl"))
+    sys.path.insert(0, tools_dir())
     from lib import SpecFamily  # the kernel's own nlspec
-    schema = os.path.join(ynl_lib(), "Documentation/netlink/genetlink-legacy.yaml")
+    schema = ynl_schema("genetlink-legacy")
     try:
         fam = SpecFamily(SPEC, schema_path=schema)
         check(f"the kernel's YNL library loads the spec ({len(fam.ops)} operations, "

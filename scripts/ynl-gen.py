@@ -22,12 +22,13 @@ run from a scratch tree laid out that way, so the files say
 "auto-generated from: include/dockfw.yaml".
 """
 import filecmp
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+
+from kernel_ynl import ynl_lib  # scripts/kernel_ynl.py: the kernel's YNL tree, unpacked once
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 OUTPUTS = {
@@ -36,14 +37,6 @@ OUTPUTS = {
     "src/dockfw_nl_gen.h": ["--mode", "kernel", "--header"],
     "src/dockfw_nl_gen.c": ["--mode", "kernel", "--source"],
 }
-
-
-def ynl_lib():
-    """The kernel's YNL tree, unpacked once (shared with ynl-check.py)."""
-    spec = importlib.util.spec_from_file_location("ynl_check", os.path.join(TOP, "scripts/ynl-check.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.ynl_lib()
 
 
 def generate(dest):

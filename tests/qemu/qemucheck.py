@@ -2,8 +2,10 @@
 """What the scenarios' checks share: the guest log parsed (FACTs, OUTCOMEs,
 dmesg trace lines as events, the netlink trace stream), `expect` and the
 common assertions. Each scenario is a folder scenarios/NAME/ holding
-`guest.sh` (run in the guest) and `check.py` (its `check(g)`, and an
-optional `TIMEOUT` in seconds); `scenarios()` finds them. Helpers of one
+`guest.sh` (run in the guest) and `check.py` (its `check(g)`, an
+optional `TIMEOUT` in seconds, and an optional `NEEDS`: ("python",) has
+run.py append the Python payload to the guest's image); `scenarios()`
+finds them. Helpers of one
 group live beside this module (robustcheck.py, dockercheck.py); no helper
 module imports a scenario.
 
