@@ -9,9 +9,9 @@
 
 use crate::kernel_ext::netfilter::HookState;
 use crate::kernel_ext::skb::SkBuff;
-use crate::model::{CtOrig, Hook};
-use crate::packet::Packet;
-use crate::rules::{Ctx, Needs};
+use crate::pure::model::{CtOrig, Hook};
+use crate::pure::packet::Packet;
+use crate::pure::rules::{Ctx, Needs};
 use core::cell::OnceCell;
 
 pub(crate) struct Call<'a> {

@@ -20,7 +20,7 @@
 use crate::kernel_ext::netfilter::{HookRegistry, Reason};
 use crate::kernel_ext::rcu::RcuBox;
 use crate::kernel_ext::uapi::{jiffies, GROUP_TRACE, VERDICT_DROP};
-use crate::rules::ALL_HOOK_BITS;
+use crate::pure::rules::ALL_HOOK_BITS;
 use crate::ruleset::Ruleset;
 use crate::stream_filters::{Filters, EVENTS};
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};

@@ -12,10 +12,10 @@
 //! suppressed.
 
 use crate::call::Call;
-use crate::dmesg_filter::TraceFilter;
+use crate::pure::dmesg_filter::TraceFilter;
 use crate::kernel_ext::net::NetDevice;
 use crate::kernel_ext::params;
-use crate::model::{parse_addr, Family};
+use crate::pure::model::{parse_addr, Family};
 use core::fmt;
 use kernel::prelude::*;
 
@@ -86,7 +86,7 @@ pub(crate) fn log(filter: &TraceFilter, call: &Call<'_>, decision: fmt::Argument
     );
 }
 
-struct OptName(Option<crate::model::IfName>);
+struct OptName(Option<crate::pure::model::IfName>);
 
 impl fmt::Display for OptName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,7 +97,7 @@ impl fmt::Display for OptName {
     }
 }
 
-struct CtField<'a>(Option<&'a crate::model::CtOrig>);
+struct CtField<'a>(Option<&'a crate::pure::model::CtOrig>);
 
 impl fmt::Display for CtField<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -105,10 +105,10 @@ impl fmt::Display for CtField<'_> {
         write!(f, " ct={}{} orig=", c.state.name(), if c.reply { ",reply" } else { "" })?;
         // Ports only where the tuple has them: an ICMP or GRE tuple keeps an
         // echo id or key there, which `:0` or `:4711` would misreport.
-        let ports = matches!(c.proto, crate::packet::IPPROTO_TCP | crate::packet::IPPROTO_UDP);
+        let ports = matches!(c.proto, crate::pure::packet::IPPROTO_TCP | crate::pure::packet::IPPROTO_UDP);
         match (c.src, ports) {
-            (crate::model::Addr::V4(_), true) => write!(f, "{}:{}->{}:{}", c.src, c.sport, c.dst, c.dport)?,
-            (crate::model::Addr::V6(_), true) => write!(f, "[{}]:{}->[{}]:{}", c.src, c.sport, c.dst, c.dport)?,
+            (crate::pure::model::Addr::V4(_), true) => write!(f, "{}:{}->{}:{}", c.src, c.sport, c.dst, c.dport)?,
+            (crate::pure::model::Addr::V6(_), true) => write!(f, "[{}]:{}->[{}]:{}", c.src, c.sport, c.dst, c.dport)?,
             (_, false) => write!(f, "{}->{}", c.src, c.dst)?,
         }
         write!(f, " dnat={}", c.dnat as u8)

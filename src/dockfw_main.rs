@@ -18,9 +18,11 @@
 //!   `stats`;
 //! - `kernel_ext`, the only module allowed `unsafe` (safe wrappers over the
 //!   raw bindings; every other module is `deny(unsafe_code)`);
-//! - the pure core (`model`, `packet`, `rules`, `rule_syntax`,
-//!   `dmesg_filter`): `core` code with no `kernel::` import, compiled by the
-//!   host tests and fuzzers too.
+//! - the pure core, `pure` (src/pure/: `model`, `packet`, `rules`,
+//!   `dmesg_filter`; and `rule_syntax`, which only the host tools compile):
+//!   `core` code with no `kernel::` import, which imports nothing of the
+//!   module; the same directory is the crate `dockfw_pure` that dockfwctl,
+//!   the host tests and the fuzzers build.
 
 use kernel::prelude::*;
 
@@ -48,20 +50,14 @@ mod stream_filters;
 #[deny(unsafe_code)]
 mod stats;
 
-// The pure modules are also the public API of the host test crate, which
-// compiles the very same files; in the module their `pub` stays crate-local.
+// The pure core is also the public API of the crate `dockfw_pure`
+// (src/pure/Cargo.toml), built from the very same files; in the module its
+// `pub` stays crate-local (what the module does not use is dead code here;
+// the rule language, host tools only, is not compiled in: src/pure/mod.rs).
+// Its `#![no_std]` is for that crate's root; this crate is `no_std` already.
 #[deny(unsafe_code)]
-#[allow(unreachable_pub, dead_code)]
-mod model;
-#[deny(unsafe_code)]
-#[allow(unreachable_pub, dead_code)]
-mod packet;
-#[deny(unsafe_code)]
-#[allow(unreachable_pub, dead_code)]
-mod dmesg_filter;
-#[deny(unsafe_code)]
-#[allow(unreachable_pub, dead_code)]
-mod rules;
+#[allow(unreachable_pub, dead_code, unused_attributes)]
+mod pure;
 
 use demand::DockfwHooks;
 use kernel_ext::genetlink::{Registration, ReleaseNotifier};

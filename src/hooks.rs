@@ -20,9 +20,9 @@ use crate::kernel_ext::netfilter::{HookRegistry, HookSpec, HookState, PacketHook
 use crate::kernel_ext::params;
 use crate::kernel_ext::skb::SkBuff;
 use crate::kernel_ext::uapi::{cycles, local_clock_ns, VERDICT_DROP};
-use crate::model::{Family, Hook, Verdict};
-use crate::packet;
-use crate::rules::{hook_bit, Action, KeyPorts, ALL_HOOK_BITS};
+use crate::pure::model::{Family, Hook, Verdict};
+use crate::pure::packet;
+use crate::pure::rules::{hook_bit, Action, KeyPorts, ALL_HOOK_BITS};
 use crate::ruleset::Ruleset;
 use crate::state::{State, STATE};
 use core::sync::atomic::Ordering;

@@ -17,8 +17,8 @@ use crate::kernel_ext::genetlink::{
     Attr, Attrs, Dump, Family, FamilySlot, Message, OnRelease, Request, RuleTable,
 };
 use crate::kernel_ext::uapi::*;
-use crate::model::{Addr, Family as AddrFamily};
-use crate::rules::{Action, CtrRole, Cursor, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
+use crate::pure::model::{Addr, Family as AddrFamily};
+use crate::pure::rules::{Action, CtrRole, Cursor, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
 use crate::ruleset::{Ruleset, MAX_RULES};
 use crate::state::{State, STATE};
 use crate::stream_filters::{Filter, Filters, EVENTS, MAX_FILTERS, MAX_FILTERS_PER_SOCKET};

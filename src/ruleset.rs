@@ -16,7 +16,7 @@
 //! and the new set when the rule survives an update, so counts carry over.
 
 use crate::kernel_ext::uapi::{cpu_id, nr_cpu_ids};
-use crate::rules::{
+use crate::pure::rules::{
     build_index, filter_words, hook_mask, index_sizes, should_merge, Cursor, Layered, Needs, Order, Rule, Table, KeyPorts,
 };
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -6,10 +6,10 @@
 //! under RCU; the crate root creates it first and frees it last.
 
 use crate::demand::Demand;
-use crate::dmesg_filter::TraceFilter;
+use crate::pure::dmesg_filter::TraceFilter;
 use crate::kernel_ext::global::Global;
 use crate::kernel_ext::rcu::RcuBox;
-use crate::rules::Rule;
+use crate::pure::rules::Rule;
 use crate::ruleset::Ruleset;
 use crate::stats::Stats;
 use crate::stream_filters::Filters;

@@ -7,7 +7,7 @@
 //! `trace_stream`.
 
 use crate::kernel_ext::genetlink::FamilySlot;
-use crate::rules::{Needs, Rule};
+use crate::pure::rules::{Needs, Rule};
 use kernel::prelude::*;
 
 /// At most this many filters in all, and per socket.
@@ -61,7 +61,7 @@ impl Filters {
     /// The (family, hook) pairs some filter can match at (`rules::hook_bit`);
     /// the hooks skip the trace stream at the others.
     pub(crate) fn hook_mask(&self) -> u16 {
-        self.list.iter().fold(0, |m, f| m | f.matcher.as_ref().map_or(crate::rules::ALL_HOOK_BITS, |r| r.hook_mask()))
+        self.list.iter().fold(0, |m, f| m | f.matcher.as_ref().map_or(crate::pure::rules::ALL_HOOK_BITS, |r| r.hook_mask()))
     }
 
     /// A copy without the filters `drop` selects.

@@ -16,8 +16,8 @@
 use crate::call::Call;
 use crate::kernel_ext::genetlink::{Delivery, Message};
 use crate::kernel_ext::uapi::*;
-use crate::model::{Addr, Family, Verdict};
-use crate::packet::L4;
+use crate::pure::model::{Addr, Family, Verdict};
+use crate::pure::packet::L4;
 use crate::state::State;
 use crate::stream_filters::EVENTS;
 use kernel::prelude::*;

@@ -76,4 +76,4 @@ macro_rules! kernel_display {
 pub(crate) use kernel_display;
 
 // The pure core's printable types (it cannot name the kernel crate itself).
-kernel_display!(crate::packet::Packet, crate::model::Addr, crate::model::IfName);
+kernel_display!(crate::pure::packet::Packet, crate::pure::model::Addr, crate::pure::model::IfName);

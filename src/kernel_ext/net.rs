@@ -3,7 +3,7 @@
 //! net_device`), borrowed for the duration of a hook or a pernet callback.
 
 use super::bindings;
-use crate::model::IfName;
+use crate::pure::model::IfName;
 use kernel::types::Opaque;
 
 /// A network namespace.

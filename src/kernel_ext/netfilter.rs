@@ -27,7 +27,7 @@ use super::bindings;
 use super::net::{Net, NetDevice};
 use super::rcu::ReadSide;
 use super::skb::SkBuff;
-use crate::model::{Family, Hook, Verdict};
+use crate::pure::model::{Family, Hook, Verdict};
 use core::ffi::{c_int, c_uint, c_void};
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicUsize, Ordering};

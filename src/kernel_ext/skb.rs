@@ -5,8 +5,8 @@
 
 use super::bindings;
 use super::net::NetDevice;
-use crate::model::{Addr, CtOrig, CtState};
-use crate::packet::ByteSource;
+use crate::pure::model::{Addr, CtOrig, CtState};
+use crate::pure::packet::ByteSource;
 use kernel::types::Opaque;
 
 /// A packet inside a netfilter hook.

@@ -134,7 +134,7 @@ pub(crate) fn now_ns() -> u64 {
 
 // The conntrack state bits of the uAPI are the model's `CtState::bit()`.
 const _: () = {
-    use crate::model::CtState;
+    use crate::pure::model::CtState;
     assert!(CtState::New.bit() as u32 == b::dockfw_ctstate_DOCKFW_CTSTATE_NEW);
     assert!(CtState::Established.bit() as u32 == b::dockfw_ctstate_DOCKFW_CTSTATE_ESTABLISHED);
     assert!(CtState::Related.bit() as u32 == b::dockfw_ctstate_DOCKFW_CTSTATE_RELATED);

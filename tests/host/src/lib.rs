@@ -1,24 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Host build of the module's pure files: the very same sources that go into
-//! dockfw.ko, mounted at the crate root under the same module names so their
-//! `crate::` paths resolve identically.
+//! Host tests of the module's pure core (the crate `dockfw_pure`, src/pure:
+//! the very same sources that go into dockfw.ko) and of src/ruleset.rs, the
+//! module's own file compiled here against kernel-shim.
 
 #![no_std]
 extern crate std;
 
-#[path = "../../../src/model.rs"]
-pub mod model;
-#[path = "../../../src/packet.rs"]
-pub mod packet;
-#[path = "../../../src/dmesg_filter.rs"]
-pub mod dmesg_filter;
-#[path = "../../../src/rules.rs"]
-pub mod rules;
-#[path = "../../../src/rule_syntax.rs"]
-pub mod rule_syntax;
+// The pure core under the name the module gives it: src/ruleset.rs, mounted
+// below, imports `crate::pure::rules`, which resolves here through this
+// alias exactly as it does in dockfw.ko (`mod pure;` in src/dockfw_main.rs).
+pub use dockfw_pure as pure;
+// Its modules at the root too, for the tests and for reference.rs (shared
+// with the fuzzers, whose crate names them at its root the same way).
+pub use dockfw_pure::{dmesg_filter, model, packet, rule_syntax, rules};
+
 // The published ruleset (layers, index, per-CPU counters) compiles here too,
 // against kernel-shim (the `kernel` crate items it uses) and this stand-in
-// for the two CPU queries it makes through the safe layer.
+// for the two CPU queries it makes through the safe layer. It is not pure
+// (it uses the kernel crate), so it stays a mount of the module's file.
 #[path = "../../../src/ruleset.rs"]
 #[allow(dead_code)]
 pub mod ruleset;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! An independent oracle for rule matching: the rule language's meaning as
 //! the README states it, written from scratch: `RRule::matches` and
-//! `decide` use no code of `src/rules.rs` (no `Rule::matches`, no index, no
+//! `decide` use no code of `src/pure/rules.rs` (no `Rule::matches`, no index, no
 //! `orig_dst`, no `Prefix`); only `check`, which runs the module's side,
 //! calls the parser and the index. Random rules are drawn here as plain values, printed as rule
 //! text, and parsed by the real parser; the module's indexed evaluation of

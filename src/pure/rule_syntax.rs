@@ -27,8 +27,8 @@
 //! `core::fmt::Write`, errors carry the index of the offending token (for
 //! a rule that parses but is inconsistent, the index past its last token).
 
-use crate::model::{parse_addr, CtState, Family, Hook};
-use crate::rules::{Action, CtrRole, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
+use super::model::{parse_addr, CtState, Family, Hook};
+use super::rules::{Action, CtrRole, IfMatch, NetnsMatch, PortRange, Prefix, Rule};
 use core::fmt;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -312,7 +312,7 @@ pub fn write_rule(f: &mut impl fmt::Write, r: &Rule, with_id: bool) -> fmt::Resu
     if with_id && r.id != 0 {
         word(f, &format_args!("id {}", r.id))?;
     }
-    if r.hooks != crate::rules::ALL_HOOKS {
+    if r.hooks != super::rules::ALL_HOOKS {
         for h in Hook::ALL {
             if r.hooks & h.bit() != 0 {
                 word(f, &hook_keyword(h))?;
@@ -387,7 +387,7 @@ pub fn write_rule(f: &mut impl fmt::Write, r: &Rule, with_id: bool) -> fmt::Resu
         write!(f, " ")?;
         write_range(f, &p)?;
     }
-    if r.priority != crate::rules::DEFAULT_PRIORITY {
+    if r.priority != super::rules::DEFAULT_PRIORITY {
         word(f, &format_args!("prio {}", r.priority))?;
     }
     if !r.comment().is_empty() {

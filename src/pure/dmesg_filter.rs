@@ -3,8 +3,8 @@
 //! so replies are traced too), an optional address (source or destination),
 //! and whether ICMP passes a port filter. Pure `core` code.
 
-use crate::model::Addr;
-use crate::packet::{Packet, L4};
+use super::model::Addr;
+use super::packet::{Packet, L4};
 
 pub const MAX_PORTS: usize = 16;
 

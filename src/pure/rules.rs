@@ -16,8 +16,8 @@
 //! Pure `core` code with no allocation: the kernel (or a host test) owns the
 //! storage and hands slices to `Table`.
 
-use crate::model::{Addr, CtOrig, CtState, Family, Hook, IfName};
-use crate::packet::{Packet, IPPROTO_TCP, IPPROTO_UDP};
+use super::model::{Addr, CtOrig, CtState, Family, Hook, IfName};
+use super::packet::{Packet, IPPROTO_TCP, IPPROTO_UDP};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Action {

@@ -6,7 +6,7 @@
 //! the packet's end, so a truncated or hostile packet yields an error, never an
 //! out-of-bounds read. Pure `core` code, compiled by the host tests too.
 
-use crate::model::{Addr, Family};
+use super::model::{Addr, Family};
 use core::fmt;
 
 /// Somewhere packet bytes can be read from: an skb in the kernel, a slice
