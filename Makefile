@@ -62,7 +62,7 @@ tools: setup
 	$(CARGO) build --release --locked -p dfwprobe
 
 host-test: setup
-	$(CARGO) test --locked -p dockfw-host-tests -p dockfwctl
+	$(CARGO) test --locked -p dockfw-host-tests -p dockfwctl -p dockfw-uapi
 
 qemu-test: all
 	python3 tests/qemu/run.py --kernel $(KDIR)/arch/x86/boot/bzImage

@@ -23,7 +23,7 @@ if [ $# -gt 0 ] && [[ $1 != *:* ]]; then
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --locked -p dockfw-host-tests -p dockfwctl 2>&1 | tee "$log"
+cargo test --locked -p dockfw-host-tests -p dockfwctl -p dockfw-uapi 2>&1 | tee "$log"
 host_rc=${PIPESTATUS[0]}
 tp=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
 tf=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')

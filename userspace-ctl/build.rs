@@ -2,15 +2,13 @@
 //! Generates `$OUT_DIR/uapi.rs` (the `uapi` module of dockfwctl) from the
 //! family's uAPI header, the single source of truth for its numbers.
 
-#[path = "src/uapi_parse.rs"]
-mod uapi_parse;
+use dockfw_uapi as uapi_parse;
 
 use std::{env, fs, path::PathBuf};
 
 fn main() {
     let header = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../include/uapi/linux/dockfw.h");
     println!("cargo:rerun-if-changed={}", header.display());
-    println!("cargo:rerun-if-changed=src/uapi_parse.rs");
     let src = fs::read_to_string(&header).unwrap_or_else(|e| panic!("reading {}: {e}", header.display()));
     let parsed = uapi_parse::parse(&src).unwrap_or_else(|e| panic!("parsing {}: {e}", header.display()));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("uapi.rs");

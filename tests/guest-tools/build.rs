@@ -2,9 +2,7 @@
 //! Generates `$OUT_DIR/uapi.rs` from the family's uAPI header with the same
 //! parser dockfwctl's build uses: the guest tools copy no number by hand.
 
-#[path = "../../userspace-ctl/src/uapi_parse.rs"]
-#[allow(dead_code)]
-mod uapi_parse;
+use dockfw_uapi as uapi_parse;
 
 use std::{env, fs, path::PathBuf};
 
@@ -12,7 +10,6 @@ fn main() {
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let header = dir.join("../../include/uapi/linux/dockfw.h");
     println!("cargo:rerun-if-changed={}", header.display());
-    println!("cargo:rerun-if-changed=../../userspace-ctl/src/uapi_parse.rs");
     let src = fs::read_to_string(&header).unwrap_or_else(|e| panic!("reading {}: {e}", header.display()));
     let parsed = uapi_parse::parse(&src).unwrap_or_else(|e| panic!("parsing {}: {e}", header.display()));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("uapi.rs");

@@ -37,8 +37,6 @@ mod signals;
 mod trace;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod uapi_parse;
 
 use clap::Parser;
 use cli::{Cli, Cmd};

@@ -6,8 +6,7 @@
 //! header is generated from the spec (scripts/ynl-gen.py), so a failure here
 //! is the parser misreading the generator's C.
 
-#[path = "../src/uapi_parse.rs"]
-mod uapi_parse;
+use dockfw_uapi as uapi_parse;
 
 use serde_yaml::Value;
 use std::collections::BTreeMap;

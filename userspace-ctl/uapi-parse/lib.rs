@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 //! A small parser for the dockfw uAPI header (`include/uapi/linux/dockfw.h`):
 //! `#define NAME "string"|expression` and `enum name { A, B = expr, ... };`
-//! with C's implicit increments. `build.rs` uses it to generate the Rust
-//! constants of `mod uapi`, and the tests use it to check the YAML spec
-//! against the header. Expressions may use decimal/hex numbers, names
-//! defined earlier, parentheses, `+`, `-`, `<<` and `|`.
-//!
-//! This file is compiled both by build.rs (via `#[path]`) and by the crate's
-//! tests, so it depends on `std` only.
+//! with C's implicit increments, as the kernel's ynl-gen-c.py writes them
+//! from include/dockfw.yaml (`X_MAX = (__X_MAX - 1)` members included).
+//! The header's one parser: dockfwctl's and dfwprobe's build scripts
+//! generate their Rust constants with it (`generate`), dfwprobe prints the
+//! guest scripts' shell variables with it (`shell`, for tests/qemu/run.py),
+//! and dockfwctl's tests check the spec against the header it reads.
+//! Expressions may use decimal/hex numbers, names defined earlier,
+//! parentheses, `+`, `-`, `<<` and `|`. Depends on `std` only.
 
 #![allow(dead_code)]
 
