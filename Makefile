@@ -23,7 +23,7 @@ OWN_KERNEL := $(filter $(CURDIR)/build/linux,$(KDIR))
 CARGO ?= cargo
 
 .PHONY: all setup kernel module ctl tools demo test host-test qemu-test bench fuzz clean regen \
-	kernel-debug module-debug test-debug debian test-debian mutants-kernel mutants
+	kernel-debug module-debug test-debug debian test-debian test-engines mutants-kernel mutants
 
 all: module ctl tools
 
@@ -83,14 +83,14 @@ debian: setup
 # stress the module's own lifecycle, netlink input, packet parsing and
 # concurrency; DEBUG=1 the whole suite (about 85 minutes on 2 cores); DEBUG=0
 # none. Debian's stock kernel likewise: DEBIAN=subset (the default) runs
-# one scenario of each kind there (trace, filter, stream, hooks, robustness,
-# real Docker), DEBIAN=1 all of them (`make test KERNEL=debian` runs only
+# one scenario of each kind there (trace, filter, stream, hooks, robustness;
+# real Docker in the engine slice below), DEBIAN=1 all of them (`make test KERNEL=debian` runs only
 # those, with the host tests), DEBIAN=0 none.
 DEBUG ?= subset
 DEBUG_SUBSET := filter_bad_input robust_nl_fuzz robust_packets robust_replace robust_modload hooks_on_demand
 DEBIAN ?= subset
 DEBIAN_SUBSET := trace_dnat filter_published_port filter_userland_proxy filter_bad_input filter_nft_oracle stream_dnat \
-	hooks_on_demand robust_modload docker_published_port
+	hooks_on_demand robust_modload
 SUITE_OWN := "qemu:--kernel $(KDIR)/arch/x86/boot/bzImage"
 SUITE_DEBUG := "debug:--kernel $(DEBUG_KDIR)/arch/x86/boot/bzImage --module $(DEBUG_KO) --debug \
 	$(if $(filter subset,$(DEBUG)),$(DEBUG_SUBSET))"
@@ -100,6 +100,20 @@ SUITE_DEBIAN := "debian:$(DEBIAN_RUN) $(if $(filter subset,$(DEBIAN)),$(DEBIAN_S
 # refusals), then the module dkms built and signed, booted on Debian's kernel.
 SUITE_DKMS := "dkms=scripts/debian/dkms-test.sh" \
 	"debian-dkms:$(subst dockfw-debian.ko,dockfw-dkms.ko,$(DEBIAN_RUN)) trace_dnat filter_published_port"
+
+# The engine matrix (tests/engines.env; scripts/engines.sh fetches the
+# engines from Debian's trixie and forky): the docker_* scenarios against
+# each engine row, on Debian 13's stock kernel (it has every netfilter
+# module the engines load). `make test` runs a representative slice,
+# ENGINES=slice (the default: docker_published_port on every row: the
+# published port from outside, the engine's own user rule shown failing,
+# dockfw's rule holding, the hook order of request and reply); ENGINES=1
+# every docker_* scenario on every row (`make test-engines`); ENGINES=0 none.
+ENGINES ?= slice
+ENGINE_ROWS := $(shell sed -n 's/^ENGINE_ROWS="\(.*\)"/\1/p' tests/engines.env)
+ENGINE_SCENARIOS := docker_published_port docker_userland_proxy docker_named docker_ip_change
+SUITE_ENGINES = $(foreach r,$(ENGINE_ROWS),"engine-$(r):$(DEBIAN_RUN) --engine $(r) \
+	$(if $(filter slice,$(ENGINES)),docker_published_port,$(ENGINE_SCENARIOS))")
 
 # Kernel-side mutation testing (scripts/mutants-kernel.sh): five deliberate
 # breaks of the module, each built and booted with the scenarios that must
@@ -145,10 +159,12 @@ test: ctl tools debian
 demo: ctl tools debian
 	python3 tests/qemu/run.py $(DEBIAN_RUN) --demo
 else
-test: all $(if $(filter 1 subset,$(DEBUG)),module-debug) $(if $(filter 1 subset,$(DEBIAN)),debian)
+test: all $(if $(filter 1 subset,$(DEBUG)),module-debug) $(if $(filter 1 subset,$(DEBIAN)),debian) \
+		$(if $(filter 1 slice,$(ENGINES)),debian)
 	@scripts/test-all.sh $(SUITE_OWN) \
 		$(if $(filter 1 subset,$(DEBUG)),$(SUITE_DEBUG)) \
 		$(if $(filter 1 subset,$(DEBIAN)),$(SUITE_DEBIAN) $(SUITE_DKMS)) \
+		$(if $(filter 1 slice,$(ENGINES)),$(SUITE_ENGINES)) \
 		$(if $(filter 1,$(MUTANTS)),$(SUITE_MUTANTS)) $(SUITE_FUZZ) $(SUITE_YNL)
 
 demo: all
@@ -157,6 +173,12 @@ endif
 
 test-debian:
 	$(MAKE) test KERNEL=debian
+
+# Every docker_* scenario against every engine row (ENGINES=1), with the
+# host tests.
+test-engines: ctl tools debian
+	@scripts/test-all.sh $(SUITE_ENGINES)
+test-engines: ENGINES = 1
 
 bench: all
 	python3 tests/bench/bench.py --kernel $(KDIR)/arch/x86/boot/bzImage

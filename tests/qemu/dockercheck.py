@@ -41,15 +41,53 @@ def expect_rule(rules, table, pattern, what):
            "\n  ".join(rules.get(table, [])))
 
 
+# The engine rows (tests/engines.env, run.py --engine) and the dockerd
+# version each must report.
+ENGINE_VERSIONS = {"docker-20.10": "20.10.", "docker-26.1": "26.1.",
+                   "docker-28.5-iptables": "28.5.", "docker-28.5-nftables": "28.5."}
+
+
+def expect_engine(g):
+    """The engine row this boot packed (/docker/engine) and that dockerd
+    reports its version; returns (row, firewall backend)."""
+    row, v = g.fact("docker_engine"), g.fact("docker_version")
+    expect(row in ENGINE_VERSIONS, f"unknown engine row {row!r}")
+    expect(v.startswith(ENGINE_VERSIONS[row]), f"dockerd {v}, want {ENGINE_VERSIONS[row]}x (engine row {row})")
+    return row, g.fact("docker_firewall_backend")
+
+
 def expect_docker_chains(g, key, published):
-    """Docker's own chains and rules, as dockerd 20.10 writes them, for the
-    published {host port: container} map."""
+    """Docker's own iptables chains and rules, as dockerd 20.10-28 writes
+    them, for the published {host port: container} map."""
     rules, chains = iptables(g, key)
-    for c in ("DOCKER", "DOCKER-USER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2"):
+    nft_backend = g.fact("docker_firewall_backend") == "nftables"
+    if nft_backend:
+        # Debian's Docker 28.5 with DOCKER_FIREWALL_BACKEND=nftables (and
+        # --experimental) reports the nftables backend, but its bridge
+        # driver still writes its rules with iptables(-nft), without a
+        # DOCKER-USER chain; Docker's own `ip docker-bridges` table is
+        # Docker 29's, which no Debian suite ships.
+        info = g.fact("docker_info_firewall")
+        expect('"nftables"' in info, f"docker info reports the firewall backend {info!r}, want nftables")
+        expect("table ip docker-bridges" not in nft_ruleset(g, key),
+               "Docker's own nftables table appeared: this engine is not the 28.5 the row expects")
+        expect("DOCKER-USER" not in chains.get("filter", set()),
+               "the nftables backend made a DOCKER-USER chain")
+    for c in ("DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2") + (() if nft_backend else ("DOCKER-USER",)):
         expect(c in chains.get("filter", set()), f"dockerd made no filter chain {c}: {chains.get('filter')}")
     expect("DOCKER" in chains.get("nat", set()), "dockerd made no nat chain DOCKER")
-    expect_rule(rules, "filter", r"-A FORWARD -j DOCKER-USER", "FORWARD jumps to DOCKER-USER")
-    expect_rule(rules, "filter", r"-A FORWARD -j DOCKER-ISOLATION-STAGE-1", "FORWARD jumps to the isolation chain")
+    if not nft_backend:
+        expect_rule(rules, "filter", r"-A FORWARD -j DOCKER-USER", "FORWARD jumps to DOCKER-USER")
+    if g.fact("docker_version").startswith("28."):
+        # Docker 28 gathers its FORWARD rules in DOCKER-FORWARD, and drops
+        # what reaches a container's unpublished port from outside.
+        expect_rule(rules, "filter", r"-A FORWARD -j DOCKER-FORWARD", "FORWARD jumps to DOCKER-FORWARD")
+        expect_rule(rules, "filter", r"-A DOCKER-FORWARD -j DOCKER-ISOLATION-STAGE-1",
+                    "DOCKER-FORWARD jumps to the isolation chain")
+        expect_rule(rules, "filter", r"-A DOCKER ! -i docker0 -o docker0 -j DROP",
+                    "Docker 28's drop of unpublished container ports")
+    else:
+        expect_rule(rules, "filter", r"-A FORWARD -j DOCKER-ISOLATION-STAGE-1", "FORWARD jumps to the isolation chain")
     expect_rule(rules, "nat", r"-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER", "nat PREROUTING")
     expect_rule(rules, "nat", r"-A POSTROUTING -s 172\.17\.0\.0/16 ! -o docker0 -j MASQUERADE", "MASQUERADE")
     for hport, name in published.items():
@@ -59,6 +97,10 @@ def expect_docker_chains(g, key, published):
         expect_rule(rules, "filter", rf"-A DOCKER -d {ip}/32 ! -i docker0 -o docker0 -p tcp -m tcp "
                                      r"--dport 8080 -j ACCEPT", f"the DOCKER accept for {name}")
     return rules
+
+
+def nft_ruleset(g, key):
+    return b64fact(g, key + ":nft")
 
 
 def expect_served(g, name, server, peer):

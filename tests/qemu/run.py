@@ -90,6 +90,21 @@ DOCKER_BINARIES = {
     "/usr/sbin/docker-proxy": "usr/sbin/docker-proxy",
     "/usr/bin/docker-init": "usr/bin/tini-static",
 }
+# The engine matrix (tests/engines.env, make test-engines): run.py --engine
+# ROW packs that engine instead of Debian 12's docker.io 20.10. A row is a
+# payload (scripts/engines.sh unpacks it) and a firewall backend; runc and
+# docker-init stay Debian 12's (see scripts/engines.sh). The guest reads
+# the row from /docker/engine (docker.sh: ENGINE, FIREWALL_BACKEND).
+ENGINE_ROWS = {
+    # row: (payload, firewall backend)
+    "docker-20.10": (None, "iptables"),
+    "docker-26.1": ("docker-26.1", "iptables"),
+    "docker-28.5-iptables": ("docker-28.5", "iptables"),
+    "docker-28.5-nftables": ("docker-28.5", "nftables"),
+}
+ENGINE_BINARIES = ["/usr/sbin/dockerd", "/usr/bin/docker", "/usr/bin/containerd",
+                   "/usr/bin/containerd-shim-runc-v2", "/usr/sbin/docker-proxy"]
+ENGINE = "docker-20.10"
 DOCKER_MEMORY = "2048"
 # The Python payload (see the module docstring): built in PYTHON_ROOT,
 # cached as PYTHON_PAYLOAD with the key of its inputs beside it.
@@ -332,8 +347,18 @@ def build_docker_image():
     if os.path.exists(DOCKER_ROOT):
         shutil.rmtree(DOCKER_ROOT)
     os.makedirs(os.path.join(DOCKER_ROOT, "docker"))
+    payload, backend = ENGINE_ROWS[ENGINE]
+    engine_root = None
+    if payload:
+        r = subprocess.run([os.path.join(TOP, "scripts/engines.sh"), payload], stdout=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            sys.exit(f"run.py: scripts/engines.sh {payload} failed")
+        engine_root = r.stdout.strip().splitlines()[-1]
     for guest, deb in DOCKER_BINARIES.items():
-        copy_with_libs(os.path.join(DOCKER_DEBS, deb), guest, root=DOCKER_ROOT, have=ROOT)
+        src = os.path.join(engine_root if engine_root and guest in ENGINE_BINARIES else DOCKER_DEBS, deb)
+        copy_with_libs(src, guest, root=DOCKER_ROOT, have=ROOT)
+    with open(os.path.join(DOCKER_ROOT, "docker/engine"), "w") as f:
+        f.write(f"ENGINE={ENGINE}\nFIREWALL_BACKEND={backend}\n")
     container_rootfs_tar(os.path.join(DOCKER_ROOT, "docker/rootfs.tar"))
     with open(DOCKER_IMAGE, "wb") as out:
         base_then(out)
@@ -682,8 +707,16 @@ def main():
                     help="robust_* scenario sizes (dfwsize=)")
     ap.add_argument("--kmods", help="a stock kernel's /lib/modules/KREL tree to pack (see the module docstring)")
     ap.add_argument("--release", help="the `uname -r` the guest must report (with --kmods)")
+    ap.add_argument("--engine", default="docker-20.10", choices=list(ENGINE_ROWS),
+                    help="the container engine of the docker_* scenarios (tests/engines.env)")
     ap.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     a = ap.parse_args()
+    global ENGINE, DOCKER_IMAGE, LOGS
+    ENGINE = a.engine
+    if ENGINE != "docker-20.10":
+        DOCKER_IMAGE = os.path.join(WORK, f"initramfs-{ENGINE}.cpio")
+        LOGS = os.path.join(WORK, f"qemu-logs-{ENGINE}")
+        print(f"qemu: engine {ENGINE}", flush=True)
     if not os.path.exists(a.module):
         sys.exit(f"run.py: module {a.module} not found")
     EXTRA_CMDLINE.append(f"dfwsize={a.size}")

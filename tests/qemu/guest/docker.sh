@@ -93,6 +93,10 @@
 # Timing: on a 2-core TCG host the engine answers about 10-15 s after
 # docker_up starts; each `docker run` takes a few seconds.
 DOCKER_IMG=${DOCKER_IMG:-dfwbox}
+# The engine row of this boot (run.py --engine; tests/engines.env): ENGINE
+# and FIREWALL_BACKEND (iptables or nftables).
+ENGINE=docker-20.10 FIREWALL_BACKEND=iptables
+[ -f /docker/engine ] && . /docker/engine
 
 # uptime in centiseconds (busybox sh has integer arithmetic only)
 _docker_now() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
@@ -166,7 +170,12 @@ docker_up() {
 		sleep 0.1
 	done
 	fact containerd_up_secs "$(( ($(_docker_now) - t0) / 100 ))"
-	DOCKER_RAMDISK=true dockerd --containerd=/run/containerd/containerd.sock \
+	# Docker 28's nftables backend (its own `ip docker-bridges` table, no
+	# DOCKER-USER chain): the row docker-28.5-nftables. 28.5 takes it from
+	# the environment only (29 has --firewall-backend).
+	exp=
+	if [ "$FIREWALL_BACKEND" = nftables ]; then export DOCKER_FIREWALL_BACKEND=nftables; exp=--experimental; fi
+	DOCKER_RAMDISK=true dockerd --containerd=/run/containerd/containerd.sock $exp \
 		--storage-driver="${DOCKER_STORAGE:-overlay2}" --data-root=/var/lib/docker --exec-root=/run/docker \
 		--host=unix:///run/docker.sock --pidfile=/run/docker.pid \
 		--bip=172.17.0.1/16 --userland-proxy="$proxy" \
@@ -186,6 +195,11 @@ docker_up() {
 		if [ -S /run/docker.sock ]; then sleep 0.5; else sleep 0.1; fi
 	done
 	fact docker_version "$(docker version --format '{{.Server.Version}}')"
+	fact docker_engine "$ENGINE"
+	fact docker_firewall_backend "$FIREWALL_BACKEND"
+	# What the engine says it uses (API 1.50+: Info.FirewallBackend).
+	fact docker_info_firewall "$(docker info --format '{{json .FirewallBackend}}' 2>/dev/null || :)"
+	fact docker_log_firewall "$(grep -i 'nft\|firewall' /tmp/dockerd.log | head -20 | base64 -w0)"
 	fact docker_userland_proxy "$proxy"
 	fact docker_up_secs "$(( ($(_docker_now) - t0) / 100 ))"
 }
@@ -268,6 +282,8 @@ docker_external() {
 
 docker_iptables() {
 	fact "$1" "$($IPT-save 2>/dev/null | base64 -w0)"
+	# Docker 28's nftables backend writes its own tables instead.
+	fact "$1:nft" "$(nft list ruleset 2>/dev/null | base64 -w0)"
 }
 
 # live_netns: the inode of every network namespace alive (held by a

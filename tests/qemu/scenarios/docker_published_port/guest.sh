@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# The original report, with a real Docker 20.10 engine (userland proxy off):
+# The original report, with a real Docker engine (userland proxy off; the
+# engine row of run.py --engine, Debian 12's 20.10 by default):
 # `docker run -p 80:8080`. Docker's own DNAT sends the connection to the
 # container before filter INPUT sees it, and a DOCKER-USER rule on the host
 # port never matches either (it sees 172.17.0.x:8080). The dockfw rule on
@@ -19,18 +20,35 @@ $IPT -A INPUT -p tcp --dport 80 -j DROP
 probe input_rule ext connect 10.0.0.1 80 1500
 $IPT -D INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
 $IPT -D INPUT -p tcp --dport 80 -j DROP
-# Then Docker's documented place, DOCKER-USER, still on the host port: the
-# FORWARD chain sees the container's address and port.
-$IPT -I DOCKER-USER -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
-$IPT -I DOCKER-USER 2 -p tcp --dport 80 -j DROP
-docker_iptables iptables_docker_user
-probe docker_user_rule ext connect 10.0.0.1 80 1500
-# Control: DOCKER-USER is traversed (a rule on the container port 8080
-# does stop ext), so the probe above could have failed.
-$IPT -I DOCKER-USER 3 -p tcp -s 10.0.0.0/24 --dport 8080 -j DROP
-probe docker_user_8080 ext connect 10.0.0.1 80 1500
-$IPT -F DOCKER-USER
-$IPT -A DOCKER-USER -j RETURN
+# Then Docker's documented place for user rules, still on the host port:
+# DOCKER-USER with iptables; with Docker 28's nftables backend (no
+# DOCKER-USER) a table of the user's own with a forward base chain before
+# Docker's (priority filter - 1), as Docker's documentation advises. Either
+# sees the container's address and port.
+if [ "$FIREWALL_BACKEND" = nftables ]; then
+	nft add table ip user
+	nft add chain ip user user_fwd '{ type filter hook forward priority filter - 1; }'
+	nft add rule ip user user_fwd ip saddr 172.16.0.0/24 tcp dport 80 accept
+	nft add rule ip user user_fwd tcp dport 80 drop
+	docker_iptables iptables_docker_user
+	probe docker_user_rule ext connect 10.0.0.1 80 1500
+	# Control: the chain is traversed (a rule on the container port 8080
+	# does stop ext), so the probe above could have failed.
+	nft add rule ip user user_fwd ip saddr 10.0.0.0/24 tcp dport 8080 drop
+	probe docker_user_8080 ext connect 10.0.0.1 80 1500
+	nft delete table ip user
+else
+	$IPT -I DOCKER-USER -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
+	$IPT -I DOCKER-USER 2 -p tcp --dport 80 -j DROP
+	docker_iptables iptables_docker_user
+	probe docker_user_rule ext connect 10.0.0.1 80 1500
+	# Control: DOCKER-USER is traversed (a rule on the container port 8080
+	# does stop ext), so the probe above could have failed.
+	$IPT -I DOCKER-USER 3 -p tcp -s 10.0.0.0/24 --dport 8080 -j DROP
+	probe docker_user_8080 ext connect 10.0.0.1 80 1500
+	$IPT -F DOCKER-USER
+	$IPT -A DOCKER-USER -j RETURN
+fi
 
 # dockfw on the published port.
 ctl allow add forward input tcp saddr 172.16.0.0/24 orig-dport 80 accept
