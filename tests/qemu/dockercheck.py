@@ -103,6 +103,19 @@ def nft_ruleset(g, key):
     return b64fact(g, key + ":nft")
 
 
+def expect_user_rule(g, key, ipt_pattern, nft_words, what):
+    """The user's rule as the engine's backend holds it (docker.sh
+    user_rule): in DOCKER-USER (iptables-save), or in the user's own
+    nftables forward chain."""
+    if g.fact("docker_firewall_backend") == "nftables":
+        rs = nft_ruleset(g, key)
+        m = re.search(r"table ip user \{.*?\n\}", rs, re.S)
+        expect(m and nft_words in m.group(0), f"{what}: no {nft_words!r} in the user's nftables table:\n" + rs[:3000])
+    else:
+        rules, _ = iptables(g, key)
+        expect_rule(rules, "filter", ipt_pattern, what)
+
+
 def expect_served(g, name, server, peer):
     """An OUTCOME ok from `server`, which saw the connection come from
     `peer` (an IPv4 address; dfwprobe prints it IPv4-mapped)."""

@@ -280,6 +280,45 @@ docker_external() {
 	in_ns "$1" ping -c1 -W2 "$2" > /dev/null
 }
 
+# The engine's own place for a user's rules, where users put them: the
+# DOCKER-USER chain; with the nftables backend (no DOCKER-USER) a table of
+# the user's own, `ip user`, with a forward base chain before the engine's
+# (priority filter - 1), as Docker's documentation advises.
+#   user_rule accept|drop SRC|- DST|- DPORT   appended after the earlier ones
+#   user_flush                                 back to none
+_user_n=0
+user_rule() {
+	v=$1 src=$2 dst=$3 dport=$4
+	if [ "$FIREWALL_BACKEND" = nftables ]; then
+		if [ $_user_n = 0 ]; then
+			nft add table ip user
+			nft add chain ip user user_fwd '{ type filter hook forward priority filter - 1; }'
+		fi
+		m=
+		[ "$src" = - ] || m="$m ip saddr $src"
+		[ "$dst" = - ] || m="$m ip daddr $dst"
+		nft add rule ip user user_fwd $m tcp dport "$dport" "$v"
+	else
+		m=
+		[ "$src" = - ] || m="$m -s $src"
+		[ "$dst" = - ] || m="$m -d $dst"
+		t=ACCEPT
+		[ "$v" = drop ] && t=DROP
+		$IPT -I DOCKER-USER $((_user_n + 1)) $m -p tcp --dport "$dport" -j $t
+	fi
+	_user_n=$((_user_n + 1))
+}
+
+user_flush() {
+	if [ "$FIREWALL_BACKEND" = nftables ]; then
+		[ $_user_n = 0 ] || nft delete table ip user
+	else
+		$IPT -F DOCKER-USER
+		$IPT -A DOCKER-USER -j RETURN
+	fi
+	_user_n=0
+}
+
 docker_iptables() {
 	fact "$1" "$($IPT-save 2>/dev/null | base64 -w0)"
 	# Docker 28's nftables backend writes its own tables instead.

@@ -42,8 +42,9 @@ def check(g):
     rules, _ = iptables(g, "iptables")
     expect_rule(rules, "nat", rf"-A DOCKER -p tcp -m tcp --dport 80 -j DNAT --to-destination "
                               rf"{re.escape(ips['rerun'])}:8080", "Docker's DNAT to the new address")
-    expect_rule(rules, "filter", rf"-A DOCKER-USER -s 10\.0\.1\.0/24 -d {re.escape(ips['start'])}/32 -p tcp -m tcp "
-                                 r"--dport 8080 -j DROP", "the ufw-docker style rule")
+    expect_user_rule(g, "iptables", rf"-A DOCKER-USER -s 10\.0\.1\.0/24 -d {re.escape(ips['start'])}/32 -p tcp -m tcp "
+                                    r"--dport 8080 -j DROP",
+                     f"ip saddr 10.0.1.0/24 ip daddr {ips['start']} tcp dport 8080 drop", "the ufw-docker style rule")
     rs = rules_by_id(g, "list")
     expect(rs[deny]["packets"] >= 3, f"the deny rule counted {rs[deny]['packets']} packets over three steps")
     expect(rs[allow]["packets"] >= 9, f"the allow rule counted {rs[allow]['packets']} packets over three steps")

@@ -19,8 +19,9 @@ docker_external ext 10.0.0.1 10.0.0.2
 docker_external ok 172.16.0.1 172.16.0.2
 docker_external ext2 10.0.1.1 10.0.1.2
 ip0=$(docker_ip web)
-# ufw-docker's way: a rule on the container's address and port.
-$IPT -I DOCKER-USER -s 10.0.1.0/24 -d "$ip0/32" -p tcp --dport 8080 -j DROP
+# ufw-docker's way: a rule on the container's address and port (in
+# DOCKER-USER, or the nftables backend's equivalent: docker.sh user_rule).
+user_rule drop 10.0.1.0/24 "$ip0/32" 8080
 ctl allow add forward input tcp saddr 172.16.0.0/24 orig-dport 80 accept
 ctl deny add forward input tcp saddr 10.0.0.0/24 orig-dport 80 drop
 

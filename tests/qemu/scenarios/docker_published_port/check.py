@@ -21,13 +21,8 @@ def check(g):
     # The original failure, with Docker's own chains.
     expect_served(g, "before_rules", "web", "10.0.0.2")
     expect_served(g, "input_rule", "web", "10.0.0.2")
-    if backend == "nftables":
-        # The user's own forward chain before Docker's (no DOCKER-USER).
-        rs = nft_ruleset(g, "iptables_docker_user")
-        expect("tcp dport 80 drop" in rs and "table ip user" in rs, "the user's nftables rule:\n" + rs[:3000])
-    else:
-        rules, _ = iptables(g, "iptables_docker_user")
-        expect_rule(rules, "filter", r"-A DOCKER-USER -p tcp -m tcp --dport 80 -j DROP", "the DOCKER-USER rule")
+    expect_user_rule(g, "iptables_docker_user", r"-A DOCKER-USER -p tcp -m tcp --dport 80 -j DROP",
+                     "tcp dport 80 drop", "the engine's user rule")
     expect_served(g, "docker_user_rule", "web", "10.0.0.2")
     expect_blocked(g, "docker_user_8080")
 

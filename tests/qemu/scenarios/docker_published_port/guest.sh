@@ -20,35 +20,19 @@ $IPT -A INPUT -p tcp --dport 80 -j DROP
 probe input_rule ext connect 10.0.0.1 80 1500
 $IPT -D INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
 $IPT -D INPUT -p tcp --dport 80 -j DROP
-# Then Docker's documented place for user rules, still on the host port:
-# DOCKER-USER with iptables; with Docker 28's nftables backend (no
-# DOCKER-USER) a table of the user's own with a forward base chain before
-# Docker's (priority filter - 1), as Docker's documentation advises. Either
-# sees the container's address and port.
-if [ "$FIREWALL_BACKEND" = nftables ]; then
-	nft add table ip user
-	nft add chain ip user user_fwd '{ type filter hook forward priority filter - 1; }'
-	nft add rule ip user user_fwd ip saddr 172.16.0.0/24 tcp dport 80 accept
-	nft add rule ip user user_fwd tcp dport 80 drop
-	docker_iptables iptables_docker_user
-	probe docker_user_rule ext connect 10.0.0.1 80 1500
-	# Control: the chain is traversed (a rule on the container port 8080
-	# does stop ext), so the probe above could have failed.
-	nft add rule ip user user_fwd ip saddr 10.0.0.0/24 tcp dport 8080 drop
-	probe docker_user_8080 ext connect 10.0.0.1 80 1500
-	nft delete table ip user
-else
-	$IPT -I DOCKER-USER -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
-	$IPT -I DOCKER-USER 2 -p tcp --dport 80 -j DROP
-	docker_iptables iptables_docker_user
-	probe docker_user_rule ext connect 10.0.0.1 80 1500
-	# Control: DOCKER-USER is traversed (a rule on the container port 8080
-	# does stop ext), so the probe above could have failed.
-	$IPT -I DOCKER-USER 3 -p tcp -s 10.0.0.0/24 --dport 8080 -j DROP
-	probe docker_user_8080 ext connect 10.0.0.1 80 1500
-	$IPT -F DOCKER-USER
-	$IPT -A DOCKER-USER -j RETURN
-fi
+# Then Docker's documented place for user rules (docker.sh's user_rule:
+# DOCKER-USER, or with the nftables backend a forward chain of the user's
+# own before the engine's), still on the host port: it sees the
+# container's address and port.
+user_rule accept 172.16.0.0/24 - 80
+user_rule drop - - 80
+docker_iptables iptables_docker_user
+probe docker_user_rule ext connect 10.0.0.1 80 1500
+# Control: the rules are traversed (a rule on the container port 8080
+# does stop ext), so the probe above could have failed.
+user_rule drop 10.0.0.0/24 - 8080
+probe docker_user_8080 ext connect 10.0.0.1 80 1500
+user_flush
 
 # dockfw on the published port.
 ctl allow add forward input tcp saddr 172.16.0.0/24 orig-dport 80 accept

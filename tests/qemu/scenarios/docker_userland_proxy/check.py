@@ -31,8 +31,8 @@ def check(g):
     # stop the proxied one, which shows the rule was live).
     expect_served(g, "input_rule", "web", "10.0.0.2")
     expect_blocked(g, "input_rule_hairpin")
-    rules, _ = iptables(g, "iptables_docker_user")
-    expect_rule(rules, "filter", r"-A DOCKER-USER -p tcp -m tcp --dport 80 -j DROP", "the DOCKER-USER rule")
+    expect_user_rule(g, "iptables_docker_user", r"-A DOCKER-USER -p tcp -m tcp --dport 80 -j DROP",
+                     "tcp dport 80 drop", "the engine's user rule")
     expect_served(g, "docker_user_rule", "web", "10.0.0.2")
 
     # dockfw holds on both paths.

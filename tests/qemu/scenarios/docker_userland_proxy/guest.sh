@@ -23,13 +23,13 @@ probe input_rule ext connect 10.0.0.1 80 1500
 ctr_net_probe input_rule_hairpin web2 connect 172.17.0.1 80 1500
 $IPT -D INPUT -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
 $IPT -D INPUT -p tcp --dport 80 -j DROP
-# DOCKER-USER on the host port: never matches.
-$IPT -I DOCKER-USER -p tcp -s 172.16.0.0/24 --dport 80 -j ACCEPT
-$IPT -I DOCKER-USER 2 -p tcp --dport 80 -j DROP
+# The engine's user rules (DOCKER-USER, or the nftables equivalent) on the
+# host port: never match.
+user_rule accept 172.16.0.0/24 - 80
+user_rule drop - - 80
 docker_iptables iptables_docker_user
 probe docker_user_rule ext connect 10.0.0.1 80 1500
-$IPT -F DOCKER-USER
-$IPT -A DOCKER-USER -j RETURN
+user_flush
 
 # dockfw on the published port, both paths.
 ctl allow add forward input tcp saddr 172.16.0.0/24 orig-dport 80 accept
