@@ -53,7 +53,22 @@ def expect_engine(g):
     row, v = g.fact("docker_engine"), g.fact("docker_version")
     expect(row in ENGINE_VERSIONS, f"unknown engine row {row!r}")
     expect(v.startswith(ENGINE_VERSIONS[row]), f"dockerd {v}, want {ENGINE_VERSIONS[row]}x (engine row {row})")
-    return row, g.fact("docker_firewall_backend")
+    backend = g.fact("docker_firewall_backend")
+    if "ctl_rc:status" in g.facts:
+        # dockfwctl status: the engine as its API reports it. Before API
+        # 1.49 (Docker 28) there is no FirewallBackend: iptables, unreported.
+        st = ctl_json(g, "status")
+        e = st.get("engine", {})
+        reported = not v.startswith(("20.", "26."))
+        expect(e.get("product") == "docker" and e.get("version") == v,
+               f"dockfwctl status names the engine {e}, want docker {v}")
+        expect(e.get("firewall_backend") == backend and e.get("firewall_backend_reported") == reported,
+               f"dockfwctl status: firewall backend {e.get('firewall_backend')!r} (reported "
+               f"{e.get('firewall_backend_reported')}), want {backend!r} (reported {reported})")
+        warned = any("no DOCKER-USER" in w for w in st.get("warnings", []))
+        expect(warned == (backend == "nftables"),
+               f"dockfwctl status warnings {st.get('warnings')} for the {backend} backend")
+    return row, backend
 
 
 def expect_docker_chains(g, key, published):

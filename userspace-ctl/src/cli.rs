@@ -65,8 +65,14 @@ pub(crate) enum PolicyArg {
 
 #[derive(Subcommand)]
 pub(crate) enum Cmd {
-    /// Show whether the module is loaded, its trace settings and hooked namespaces.
-    Status,
+    /// Show whether the module is loaded, its trace settings and hooked
+    /// namespaces, and the container engine (version, firewall backend)
+    /// with what its backend changes about rules.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a rule; prints its id.
     #[command(after_help = "Example: dockfwctl add forward tcp saddr 172.16.0.0/24 orig-dport 80 accept")]
     Add {

@@ -46,7 +46,7 @@ use std::process::ExitCode;
 
 fn run(cmd: Cmd) -> Result<(), Fail> {
     match cmd {
-        Cmd::Status => stat_cmds::status(),
+        Cmd::Status { json } => stat_cmds::status(json),
         Cmd::Add { rule } => rule_cmds::add(&rule),
         Cmd::Del { id } => rule_cmds::del(id),
         Cmd::Flush => rule_cmds::flush(),

@@ -357,5 +357,7 @@ docker_published_setup() {
 	wait_port ext 9000
 	docker_iptables iptables
 	docker_facts docker
+	# What dockfwctl makes of the engine (version, firewall backend, warnings).
+	ctl status status --json
 	probe before_rules ext connect 10.0.0.1 80
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! `dockfwctl stats` (the module's counters over netlink) and `status`
-//! (the module parameters from sysfs).
+//! (the module parameters from sysfs, and the container engine: its
+//! version and firewall backend from its API, with what that backend
+//! changes about dockfw's rules).
 
 use super::nl_fail;
 use crate::error::{fail, Exit, Fail};
@@ -43,19 +45,65 @@ pub(crate) fn decode_stats(payload: &[u8]) -> Result<Vec<(String, u64)>, String>
 
 pub(crate) const PARAMS: &str = "/sys/module/dockfw/parameters";
 
-pub(crate) fn status() -> Result<(), Fail> {
+/// `dockfwctl status [--json]`: fails (exit 3) when the module is not
+/// loaded; an engine that does not answer is reported, not an error (a
+/// host may run no engine).
+pub(crate) fn status(json: bool) -> Result<(), Fail> {
+    use crate::docker::client::Client;
+    use crate::docker::model::engine_warnings;
     let read = |p: &str| std::fs::read_to_string(format!("{PARAMS}/{p}")).map(|s| s.trim().to_string());
-    match read("hooked_netns") {
-        Ok(n) => {
-            println!("module: loaded");
-            println!("hooked_netns: {n}");
-            for p in ["trace", "trace_ports", "trace_addr", "trace_icmp"] {
-                println!("{p}: {}", read(p).unwrap_or_else(|_| "?".into()));
-            }
-            Ok(())
+    let n = read("hooked_netns")
+        .map_err(|e| fail(Exit::NoFamily, format!("reading {PARAMS}/hooked_netns: {e} (is dockfw.ko loaded?)")))?;
+    let params: Vec<(&str, String)> = ["trace", "trace_ports", "trace_addr", "trace_icmp"]
+        .into_iter()
+        .map(|p| (p, read(p).unwrap_or_else(|_| "?".into())))
+        .collect();
+    let engine = Client::from_env().and_then(|mut c| {
+        c.set_timeout(std::time::Duration::from_secs(5));
+        c.engine()
+    });
+    let warnings = engine.as_ref().map(engine_warnings).unwrap_or_default();
+    if json {
+        let mut m = serde_json::Map::new();
+        m.insert("module".into(), "loaded".into());
+        m.insert("hooked_netns".into(), n.parse::<u64>().map_or(n.clone().into(), Into::into));
+        for (p, v) in &params {
+            m.insert((*p).into(), v.clone().into());
         }
-        Err(e) => Err(fail(Exit::NoFamily, format!("reading {PARAMS}/hooked_netns: {e} (is dockfw.ko loaded?)"))),
+        m.insert(
+            "engine".into(),
+            match &engine {
+                Ok(e) => serde_json::json!({
+                    "product": e.product, "version": e.version, "api_version": e.api_version,
+                    "firewall_backend": e.firewall, "firewall_backend_reported": e.firewall_reported,
+                }),
+                Err(err) => serde_json::json!({ "error": err.to_string() }),
+            },
+        );
+        m.insert("warnings".into(), warnings.clone().into());
+        println!("{}", serde_json::to_string_pretty(&m).expect("JSON"));
+    } else {
+        println!("module: loaded");
+        println!("hooked_netns: {n}");
+        for (p, v) in &params {
+            println!("{p}: {v}");
+        }
+        match &engine {
+            Ok(e) => println!(
+                "engine: {} {} (API {}), firewall backend {}{}",
+                e.product,
+                e.version,
+                e.api_version,
+                e.firewall,
+                if e.firewall_reported { "" } else { " (not reported: the only one before API 1.49)" }
+            ),
+            Err(err) => println!("engine: none reachable ({err})"),
+        }
+        for w in &warnings {
+            println!("warning: {w}");
+        }
     }
+    Ok(())
 }
 
 /// `dockfwctl stats [--json]`.

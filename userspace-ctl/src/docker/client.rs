@@ -9,7 +9,7 @@
 //! returns. A running container's network namespace is read from
 //! `/proc/PID/ns/net`.
 
-use super::model::{container_from_inspect, event_from_json, ids_from_list, Container, Event};
+use super::model::{container_from_inspect, engine_from, event_from_json, ids_from_list, Container, EngineInfo, Event};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
@@ -199,6 +199,19 @@ impl Client {
             c.netns = netns_of_pid(c.pid).ok();
         }
         Ok(Some(c))
+    }
+
+    /// The engine's product, version and firewall backend.
+    pub fn engine(&self) -> Result<EngineInfo, DockerError> {
+        let mut got = Vec::new();
+        for (path, what) in [("/version", "read the engine's version"), ("/info", "read the engine's info")] {
+            let (status, v) = self.get_json(path, what)?;
+            if status != 200 {
+                return Err(api_error(what, status, v.to_string().as_bytes()));
+            }
+            got.push(v);
+        }
+        engine_from(&got[0], &got[1]).map_err(|why| DockerError::BadReply { what: "read the engine's version".into(), why })
     }
 
     /// The running containers, inspected (so with their pid and netns).
