@@ -72,9 +72,29 @@ def check(g):
     expect_served(g, "c2c_back", "web", web2)
     expect_served(g, "host_to_web", "web", "172.17.0.1")
 
+    # A dockfw accept lets a packet past dockfw only: ext straight to web's
+    # address, accepted by dockfw at the host's PRE_ROUTING, then Docker's
+    # own verdict: up to 26 its DOCKER chain accepts the container port from
+    # anywhere; Docker 28 drops it in raw PREROUTING (after dockfw's hook at
+    # NF_IP_PRI_FIRST), so no FORWARD.
+    direct = rule_id(g, "direct")
+    devs = events_after(g, "direct", "direct_end")
+    syns = [e for e in devs if e.ns == "init" and e.flags == "S" and e.src.startswith("10.0.0.2:")
+            and e.dst == f"{web}:8080"]
+    expect(any(e.hook == "PRE_ROUTING" and e.verdict == "accept" and e.rule == str(direct) for e in syns),
+           f"the direct SYN was not accepted by dockfw rule {direct} at the host's PRE_ROUTING: "
+           + "; ".join(e.line for e in syns)[:2000])
+    forwarded = any(e.hook == "FORWARD" for e in syns)
+    if g.fact("docker_version").startswith("28."):
+        expect_blocked(g, "direct")
+        expect(not forwarded, "Docker 28's raw drop: the direct SYN still reached the host's FORWARD")
+    else:
+        expect_served(g, "direct", "web", "10.0.0.2")
+        expect(forwarded, "the direct SYN served by web was not traced at the host's FORWARD")
+
     # What dockfw counted.
     rs = rules_by_id(g, "list")
-    expect(len(rs) == 2, f"{len(rs)} rules listed, want 2")
+    expect(len(rs) == 3, f"{len(rs)} rules listed, want 3")
     expect(rs[deny]["packets"] >= 1, "the deny rule counted no packet")
     expect(rs[allow]["packets"] >= 3, f"the allow rule counted {rs[allow]['packets']} packets, fewer than a TCP exchange")
     st = expect_namespaces(g, 5)  # init, web, web2, ext, ok

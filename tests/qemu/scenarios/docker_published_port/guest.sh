@@ -50,6 +50,18 @@ ctr_probe outbound web connect 10.0.0.2 9000
 ctr_net_probe c2c web connect "$(docker_ip web2)" 8080
 ctr_net_probe c2c_back web2 connect "$(docker_ip web)" 8080
 probe_host host_to_web connect "$(docker_ip web)" 8080
+# What a dockfw accept means against the engine's own drop: ext straight
+# to web's address and container port (routed through the host, no DNAT),
+# accepted by a dockfw rule at every hook. Docker up to 26 accepts it too
+# (its DOCKER chain accepts the published container port from anywhere);
+# Docker 28 drops it in its raw PREROUTING rule, after dockfw's accept.
+in_ns ext $IP route add 172.17.0.0/16 via 10.0.0.1
+ctl direct add tcp saddr 10.0.0.0/24 daddr "$(docker_ip web)" dport 8080 accept
+mark direct
+echo 1 > /sys/module/dockfw/parameters/trace
+probe direct ext connect "$(docker_ip web)" 8080 1500
+echo 0 > /sys/module/dockfw/parameters/trace
+mark direct_end
 ctl list list --json
 ctl stats stats --json
 fact hooked_param "$(cat /sys/module/dockfw/parameters/hooked_netns)"
