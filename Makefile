@@ -111,7 +111,7 @@ SUITE_DKMS := "dkms=scripts/debian/dkms-test.sh" \
 # every docker_* scenario on every row (`make test-engines`); ENGINES=0 none.
 ENGINES ?= slice
 ENGINE_ROWS := $(shell sed -n 's/^ENGINE_ROWS="\(.*\)"/\1/p' tests/engines.env)
-ENGINE_SCENARIOS := docker_published_port docker_userland_proxy docker_named docker_ip_change
+ENGINE_SCENARIOS := docker_published_port docker_userland_proxy docker_named docker_ip_change docker_bridge
 SUITE_ENGINES = $(foreach r,$(ENGINE_ROWS),"engine-$(r):$(DEBIAN_RUN) --engine $(r) \
 	$(if $(filter slice,$(ENGINES)),docker_published_port,$(ENGINE_SCENARIOS))")
 
