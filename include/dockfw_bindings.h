@@ -24,5 +24,4 @@
 /* Kernel constants defined with macros bindgen cannot evaluate (BIT()). */
 enum dockfw_kconsts {
 	DOCKFW_K_MCAST_CAP_NET_ADMIN = GENL_MCAST_CAP_NET_ADMIN,
-	DOCKFW_K_ADMIN_PERM = GENL_ADMIN_PERM,
 };

@@ -109,7 +109,6 @@ struct nlattr *dockfw_info_attr(const struct genl_info *info, int type);
 u32 dockfw_info_portid(const struct genl_info *info);
 void dockfw_info_set_msg(struct genl_info *info, const char *msg, size_t len);
 int dockfw_parse_rule(struct nlattr **tb, const struct nlattr *nla, struct genl_info *info);
-int dockfw_rule_attr_max(void);
 struct nlattr *dockfw_nla_next_nested(const struct nlattr *parent, struct nlattr *prev, int *rem);
 const void *dockfw_nla_data(const struct nlattr *nla);
 int dockfw_nla_len(const struct nlattr *nla);

@@ -47,9 +47,21 @@ int dockfw_nl_dump_no_attrs(struct netlink_callback *cb)
 	return -EINVAL;
 }
 
+/* The request's attribute `type`, or NULL. With split ops the core parses
+ * into a table of the operation's own maxattr + 1 slots (none at all for an
+ * operation without a request policy: attrs is NULL), so the bound is the
+ * operation's, looked up in the generated table, not DOCKFW_A_MAX. */
 struct nlattr *dockfw_info_attr(const struct genl_info *info, int type)
 {
-	return type >= 0 && type <= DOCKFW_A_MAX ? info->attrs[type] : NULL;
+	u8 cmd = info->genlhdr->cmd;
+	int i;
+
+	if (!info->attrs || type < 0)
+		return NULL;
+	for (i = 0; i < ARRAY_SIZE(dockfw_nl_ops); i++)
+		if (dockfw_nl_ops[i].cmd == cmd && (dockfw_nl_ops[i].flags & GENL_CMD_CAP_DO))
+			return type <= dockfw_nl_ops[i].maxattr ? info->attrs[type] : NULL;
+	return NULL;
 }
 
 u32 dockfw_info_portid(const struct genl_info *info) { return info->snd_portid; }
@@ -73,8 +85,6 @@ int dockfw_parse_rule(struct nlattr **tb, const struct nlattr *nla, struct genl_
 	return nla_parse_nested(tb, DOCKFW_RA_MAX, nla, dockfw_rule_nl_policy,
 				info ? info->extack : NULL);
 }
-
-int dockfw_rule_attr_max(void) { return DOCKFW_RA_MAX; }
 
 /* Iterates the nested elements of a DOCKFW_A_RULES array: *rem must start
  * at -1; returns the next element or NULL. */

@@ -401,7 +401,8 @@ impl Request {
 
     pub(crate) fn attr(&self, ty: u32) -> Option<&Attr> {
         // SAFETY: by the invariant `info` is live; the helper bounds-checks
-        // `ty` against the family's maxattr.
+        // `ty` against this operation's maxattr (the size of the table the
+        // core parsed into) and answers NULL where there is no table.
         let p = unsafe { bindings::dockfw_info_attr(self.as_raw(), ty as c_int) };
         // SAFETY: a validated attribute of this request, alive as long as it.
         (!p.is_null()).then(|| unsafe { Attr::from_raw(p) })

@@ -295,10 +295,13 @@ class Stream(GuestLog):
         self.events = events
 
 
+# An attribute sent to an operation without a request policy: refused by
+# dockfw on a 6.x genl core, by the core itself on later ones (the check
+# picks by the guest's kernel release).
 NO_ATTRS = ("takes no attributes", "Unknown attribute type")
 BAD_INPUT = {
-    # name: (errno, words of the extended-ack message, or a tuple of
-    # alternatives; None = no message)
+    # name: (errno, words of the extended-ack message, or NO_ATTRS; None =
+    # no message)
     "add_no_rule": (22, "missing DOCKFW_A_RULE"),
     "add_no_verdict": (22, "needs a verdict"),
     "add_unknown_top": (22, "Unknown attribute type"),

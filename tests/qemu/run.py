@@ -102,6 +102,10 @@ ENGINE_ROWS = {
     "docker-28.5-iptables": ("docker-28.5", "iptables"),
     "docker-28.5-nftables": ("docker-28.5", "nftables"),
 }
+# tests/engines.env lists the same rows (for make); they must agree.
+_env_rows = re.search(r'^ENGINE_ROWS="([^"]*)"', open(os.path.join(TOP, "tests/engines.env")).read(), re.M)
+assert _env_rows and _env_rows.group(1).split() == list(ENGINE_ROWS), \
+    "tests/engines.env ENGINE_ROWS and run.py ENGINE_ROWS differ"
 ENGINE_BINARIES = ["/usr/sbin/dockerd", "/usr/bin/docker", "/usr/bin/containerd",
                    "/usr/bin/containerd-shim-runc-v2", "/usr/sbin/docker-proxy"]
 ENGINE = "docker-20.10"
@@ -210,8 +214,9 @@ def copy_with_libs(src, dst_rel, root=None, have=None):
 def uapi_shell():
     """Shell variables for the uAPI's enums and numbers (DOCKFW_RA_VERDICT ->
     RA_VERDICT=3), so guest scripts never copy a number: printed by
-    dfwprobe from the header it was built with (uapi_parse.rs, the one
-    parser of the header, shared with dockfwctl's build)."""
+    dfwprobe from the header it was built with (the crate dockfw_uapi,
+    userspace-ctl/uapi-parse: the one parser of the header, shared with
+    dockfwctl's build)."""
     r = subprocess.run([os.path.join(TOP, "target/release/dfwprobe"), "uapi-shell"],
                        capture_output=True, text=True)
     if r.returncode != 0 or "RA_VERDICT=" not in r.stdout:

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Checks that the uAPI header, as dockfwctl's parser (uapi_parse.rs) reads
+//! Checks that the uAPI header, as the header's one parser (crate dockfw_uapi) reads
 //! it, says what include/dockfw.yaml, the source of truth, says: family
 //! name and version, every command, every attribute of every set, the enum
 //! and flags definitions and the multicast groups, in both directions. The

@@ -2,7 +2,8 @@
 # A real Docker engine in the test guest, for the docker_* scenarios.
 #
 # run.py boots docker_* scenarios with a second initramfs archive holding
-# Debian's docker.io 20.10 (dockerd, docker, docker-proxy), containerd,
+# Debian's docker.io 20.10, or the engine row of run.py --engine (dockerd,
+# docker, docker-proxy), containerd,
 # containerd-shim-runc-v2, runc, tini-static as docker-init, and
 # /docker/rootfs.tar: a busybox root filesystem with dfwprobe, imported as
 # an image (no registry is reachable). Docker itself makes docker0, the
@@ -199,7 +200,6 @@ docker_up() {
 	fact docker_firewall_backend "$FIREWALL_BACKEND"
 	# What the engine says it uses (API 1.50+: Info.FirewallBackend).
 	fact docker_info_firewall "$(docker info --format '{{json .FirewallBackend}}' 2>/dev/null || :)"
-	fact docker_log_firewall "$(grep -i 'nft\|firewall' /tmp/dockerd.log | head -20 | base64 -w0)"
 	fact docker_userland_proxy "$proxy"
 	fact docker_up_secs "$(( ($(_docker_now) - t0) / 100 ))"
 }
